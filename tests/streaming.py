@@ -1,0 +1,44 @@
+"""Feed ideal speech segments to a Timeline as a live VAD would: bit by bit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from coach.config import Config
+from coach.stats import compute_stats
+from coach.timeline import Side, Timeline
+from coach.timing import Timing, ms
+
+
+def stream_segments(
+    duration_s: float,
+    speech: Mapping[str, Sequence[Sequence[float]]],
+    step_ms: int,
+    config: Config | None = None,
+) -> tuple[dict, list[tuple[int, int, str]]]:
+    """Returns the stats and, per nudge, (t_ms, emitted_at_ms, kind)."""
+    config = config or Config()
+    timeline = Timeline(Timing.from_config(config))
+    raw = {side: sorted((ms(a), ms(b)) for a, b in speech.get(side.label, [])) for side in Side}
+    reported = {side: 0 for side in Side}
+    emitted: list[tuple[int, int, str]] = []
+    duration_ms = ms(duration_s)
+    now = 0
+    while now < duration_ms:
+        now = min(duration_ms, now + step_ms)
+        for side in Side:
+            segs = raw[side]
+            closed = []
+            while reported[side] < len(segs) and segs[reported[side]][1] <= now:
+                closed.append(segs[reported[side]])
+                reported[side] += 1
+            i = reported[side]
+            open_start = segs[i][0] if i < len(segs) and segs[i][0] <= now else None
+            timeline.update(side, closed, now, open_start)
+        for n in timeline.advance():
+            emitted.append((n.t_ms, now, n.kind))
+    before = len(timeline.record.nudges)
+    timeline.finish(duration_ms)
+    for n in timeline.record.nudges[before:]:
+        emitted.append((n.t_ms, duration_ms, n.kind))
+    return compute_stats(timeline), emitted
