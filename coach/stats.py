@@ -99,7 +99,7 @@ def compute_stats(
     gaps = rec.patience_gaps_ms
     nudges = []
     per_kind: dict[str, list[bool]] = {}
-    for n in rec.nudges:
+    for n in sorted(rec.nudges, key=lambda n: n.t_ms):  # the two walks emit out of order
         n.heeded = heeded(n, timeline, history)
         n.text = n.text or nudge_text(n.kind, language, n.quote)
         per_kind.setdefault(n.kind, []).append(n.heeded)
