@@ -1,0 +1,69 @@
+# coach: every target sets up what it needs (system packages, .venv), so on a
+# fresh Debian/Ubuntu machine `make start` and `make test` are all it takes.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# Python for the venv: 3.11 when present, else python3. Override: make PYTHON=python3.12
+PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# The shared evaluation folder (calls, score.py, timelines.json).
+SHARED  ?= ../shared
+PYTEST_ARGS ?=
+
+.PHONY: help start test eval bench lint models clean sysdeps venv
+
+help:
+	@echo "make start   set everything up, then run the live coach (.venv/bin/coach start)"
+	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
+	@echo "make bench   speed and memory on a generated 1-hour call"
+	@echo "make lint    ruff + mypy"
+	@echo "make models  transcription models (not yet)"
+	@echo "make clean   remove .venv and caches"
+
+# System packages (apt); a no-op taking well under a second once installed.
+sysdeps:
+	@bash scripts/install-system-deps.sh
+
+# The venv and an editable install of the project with its test extras;
+# reinstalled only when pyproject.toml changes.
+venv: sysdeps $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(VPY) ]; then \
+	    echo "creating $(VENV) with $(PYTHON)"; \
+	    $(PYTHON) -m venv $(VENV); \
+	fi
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@test -x $(VENV)/bin/coach || { echo "error: $(VENV)/bin/coach was not installed" >&2; exit 1; }
+	@touch $@
+
+start: venv
+	$(VENV)/bin/coach start
+
+test: venv
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+eval: venv
+	@SHARED='$(SHARED)' bash scripts/eval.sh
+
+bench: venv
+	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
+	    $(VPY) -m coach.bench; \
+	else \
+	    echo "make bench: coach.bench is not written yet; nothing to measure"; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy coach
+
+models:
+	@echo "make models: nothing to fetch yet; transcription models come with the transcription issue."
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

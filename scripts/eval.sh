@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Public evaluation: score `coach analyze` on the public calls and run the
+# contract's conformance cases. Called by `make eval` (which sets up .venv).
+#
+#   SHARED=../shared bash scripts/eval.sh
+#
+# Exit status: 0 when every call not listed in KNOWN_FAILURES passes and the
+# conformance check passes (or when $SHARED/eval is missing); 1 otherwise.
+# Outputs go to a temporary folder, never into the repo; it is kept (and
+# printed) when something fails.
+set -euo pipefail
+
+# Calls owned by an unresolved issue: reported, never fatal. Remove a name
+# when its issue lands (the script says so when a listed call passes).
+#   p3_speakers: laptop speakers (room noise, typing, leak) -> the real-rooms issue
+KNOWN_FAILURES="p3_speakers"
+CALLS="p1_discovery p2_pitch p3_speakers p4_quiet_rep p5_twenty_minutes"
+
+cd "$(dirname "$0")/.."
+SHARED="${SHARED:-../shared}"
+EVAL="$SHARED/eval"
+COACH=.venv/bin/coach
+VPY=.venv/bin/python
+
+if [[ ! -d "$EVAL" ]]; then
+    echo "make eval needs the shared evaluation folder at $EVAL (set SHARED=/path/to/shared); skipping."
+    exit 0
+fi
+for tool in "$COACH" "$VPY"; do
+    if [[ ! -x "$tool" ]]; then
+        echo "make eval: $tool is missing; run 'make test' or 'make start' first to set up .venv" >&2
+        exit 1
+    fi
+done
+
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/coach-eval.XXXXXX")
+failed=0
+
+is_known() {
+    local c
+    for c in $KNOWN_FAILURES; do [[ "$c" == "$1" ]] && return 0; done
+    return 1
+}
+
+echo "coach eval: $EVAL (outputs in $OUT)"
+for call in $CALLS; do
+    audio="$EVAL/calls/$call.flac"
+    expected="$EVAL/calls/$call.expected.json"
+    out="$OUT/$call.json"
+    status=PASS
+    detail=""
+    start=$SECONDS
+    if [[ ! -f "$audio" || ! -f "$expected" ]]; then
+        status=FAIL
+        detail="missing $audio or $expected"
+    elif ! "$COACH" analyze "$audio" --json --no-transcribe >"$out" 2>"$OUT/$call.analyze.err" </dev/null; then
+        status=FAIL
+        detail="coach analyze failed: $(tail -n 1 "$OUT/$call.analyze.err")"
+    elif ! python3 "$EVAL/score.py" "$expected" "$out" >"$OUT/$call.score.txt" 2>&1 </dev/null; then
+        status=FAIL
+        detail=$(grep -v '^[[:space:]]*$' "$OUT/$call.score.txt" | tail -n 1 || true)
+    fi
+    secs=$((SECONDS - start))
+    (( ${#detail} > 200 )) && detail="${detail:0:197}..."
+    if is_known "$call"; then
+        if [[ $status == PASS ]]; then
+            printf '  %-20s PASS  %4ds  (listed in KNOWN_FAILURES in scripts/eval.sh: remove it)\n' "$call" "$secs"
+        else
+            printf '  %-20s FAIL  %4ds  known failure, not counted: %s\n' "$call" "$secs" "$detail"
+        fi
+    elif [[ $status == PASS ]]; then
+        printf '  %-20s PASS  %4ds\n' "$call" "$secs"
+    else
+        printf '  %-20s FAIL  %4ds  %s\n' "$call" "$secs" "$detail"
+        [[ -f "$OUT/$call.score.txt" ]] && sed 's/^/      /' "$OUT/$call.score.txt"
+        failed=1
+    fi
+done
+
+# The contract's conformance cases: in-process against the timeline stage, and
+# through the real command (`coach analyze --timeline CASE.json --json`).
+for mode in stage cli; do
+    start=$SECONDS
+    flag=""
+    [[ $mode == cli ]] && flag="--cli"
+    name="conformance ($mode)"
+    if "$VPY" -m coach.conformance $flag "$EVAL/timelines.json" >"$OUT/conformance-$mode.txt" 2>&1 </dev/null; then
+        printf '  %-20s PASS  %4ds  %s\n' "$name" "$((SECONDS - start))" "$(tail -n 1 "$OUT/conformance-$mode.txt")"
+    else
+        printf '  %-20s FAIL  %4ds\n' "$name" "$((SECONDS - start))"
+        sed 's/^/      /' "$OUT/conformance-$mode.txt" | tail -n 40
+        failed=1
+    fi
+done
+
+if [[ $failed -ne 0 ]]; then
+    echo "coach eval: FAIL (outputs kept in $OUT)"
+    exit 1
+fi
+rm -rf "$OUT"
+echo "coach eval: PASS"
