@@ -1,16 +1,21 @@
 """Check the timeline stage against the contract's conformance cases.
 
-    python -m coach.conformance ../shared/eval/timelines.json
+    python -m coach.conformance [--cli] ../shared/eval/timelines.json
 
 Feeds each case's ideal speech segments straight into the timeline stage with
 the default config and compares every statistic and every nudge (kind, and time
-within 0.05 s) with the case's ``expected``. Exit status 0 when all match.
+within 0.05 s) with the case's ``expected``. With ``--cli``, each case goes
+through the real command instead: its ``duration_s`` and ``speech`` are written
+to a file and read back by ``coach analyze --timeline FILE --json``. Exit
+status 0 when all match.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +53,9 @@ def compare(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
         if not _close(expected[k], got[k]):
             diffs.append(f"{k}: expected {expected[k]}, got {got[k]}")
     if not _close_list(expected["interruptions"], got["interruptions"]):
-        diffs.append(f"interruptions: expected {expected['interruptions']}, got {got['interruptions']}")
+        diffs.append(
+            f"interruptions: expected {expected['interruptions']}, got {got['interruptions']}"
+        )
     for side in ("rep", "customer"):
         for k in SIDE_SCALARS:
             if not _close(expected[side][k], got[side][k]):
@@ -77,11 +84,30 @@ def compare(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     return diffs
 
 
-def run(path: Path, verbose: bool = True) -> int:
+def _through_cli(case: dict[str, Any], folder: Path) -> dict[str, Any]:
+    path = folder / f"{case['name']}.json"
+    path.write_text(json.dumps({"duration_s": case["duration_s"], "speech": case["speech"]}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "analyze", "--timeline", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"coach analyze --timeline failed: {proc.stderr.strip()}")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def run(path: Path, verbose: bool = True, cli: bool = False) -> int:
     cases = json.loads(path.read_text())["cases"]
     failed = 0
+    folder = Path(tempfile.mkdtemp(prefix="coach-conformance-"))
     for case in cases:
-        got = analyze_segments(case["duration_s"], case["speech"], Config())
+        if cli:
+            got = _through_cli(case, folder)
+        else:
+            got = analyze_segments(case["duration_s"], case["speech"], Config())
         diffs = compare(case["expected"], got)
         if diffs:
             failed += 1
@@ -90,16 +116,22 @@ def run(path: Path, verbose: bool = True) -> int:
                 print(f"     {d}")
         elif verbose:
             print(f"ok   {case['name']}")
-    print(f"conformance: {len(cases) - failed} passed, {failed} failed")
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+    how = "coach analyze --timeline" if cli else "timeline stage"
+    print(f"conformance ({how}): {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    cli = "--cli" in args
+    args = [a for a in args if a != "--cli"]
     if len(args) != 1:
-        print("usage: python -m coach.conformance TIMELINES.json", file=sys.stderr)
+        print("usage: python -m coach.conformance [--cli] TIMELINES.json", file=sys.stderr)
         return 2
-    return run(Path(args[0]))
+    return run(Path(args[0]), cli=cli)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from coach.segments import NEVER, SideTrack
+from coach.segments import SideTrack
 from coach.timing import Timing
 
 
@@ -259,7 +259,9 @@ class Timeline:
         last = track.last_end_before(t)
         if last is not None and last + self.timing.floor_gap_ms <= t:
             # ends at that last speech, even if the holder starts again right now
-            self.record.monologues[holder].append((self.floor_start_ms, max(last, self.floor_start_ms)))
+            self.record.monologues[holder].append(
+                (self.floor_start_ms, max(last, self.floor_start_ms))
+            )
             self.holder = None
             self.record.floor_changes.append(FloorChange(t, None, "lapse"))
             self._floor_lost(holder)
@@ -382,10 +384,10 @@ class Timeline:
         # acknowledge: after a stretch without backchannel, at a natural pause
         if self.holder is Side.CUSTOMER and self._ack_anchor is not None:
             due = self._ack_anchor + tm.acknowledge_after_ms
-            if t >= due and not rep.speaking_at(t):
-                if cust.silent_for(t, tm.pause_ms) or t >= due + tm.max_wait_ms:
-                    self._fire(t, "acknowledge")
-                    self._ack_anchor = None
+            paused = cust.silent_for(t, tm.pause_ms) or t >= due + tm.max_wait_ms
+            if t >= due and paused and not rep.speaking_at(t):
+                self._fire(t, "acknowledge")
+                self._ack_anchor = None
         # deepen, part 1: a segment of a story of 30 s or more ends
         i = cust.segment_index_before(t)
         if (

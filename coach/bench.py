@@ -1,0 +1,179 @@
+"""`make bench`: speed and memory, measured side by side in one run.
+
+    python -m coach.bench [--minutes 60] [--skip-live]
+
+Generates a two-channel call (synthetic voices taking turns in room noise),
+writes it to a temporary FLAC (deleted afterwards; a benchmark fixture, not
+anything the coach writes), then measures in the same run:
+
+- the floor: raw webrtcvad on both channels of the same audio, one frame per
+  call as the pipeline does (about 3600x real time here: measurements.md);
+- ``coach analyze --json --no-transcribe`` as a subprocess: x real time (wall
+  and CPU) and its peak RSS.
+
+Goals (issue 2): analysis >= 1000x real time and <= 80 MB RSS. The live
+daemon's figures follow when ``coach.bench_live`` is available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+RATE = 16000
+GOAL_SPEED_X = 1000.0
+GOAL_RSS_MB = 80.0
+
+
+def _voice(seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / RATE
+    x = sum(np.sin(k * phase) / k for k in range(1, 8))
+    syllables = 0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)) ** 2
+    breaths = (t % 2.5) < 2.35
+    return (0.25 * x * syllables * breaths).astype(np.float32)
+
+
+def generate_call(path: Path, minutes: float, seed: int = 1) -> float:
+    """Write a stereo 16 kHz FLAC of turn-taking speech; return its length in s."""
+    rng = np.random.default_rng(seed)
+    total = int(minutes * 60 * RATE)
+    chunk_s = 60
+    with sf.SoundFile(path, "w", RATE, 2, subtype="PCM_16", format="FLAC") as out:
+        t = 1.0
+        side = 0
+        pending: list[tuple[int, float, float]] = []  # (side, start, seconds)
+        for c0 in range(0, total, chunk_s * RATE):
+            n = min(chunk_s * RATE, total - c0)
+            a_s, b_s = c0 / RATE, (c0 + n) / RATE
+            while t < b_s:
+                length = float(rng.uniform(4, 40))
+                pending.append((side, t, length))
+                if side == 1 and length > 12 and rng.random() < 0.5:
+                    pending.append((0, t + length / 2, 0.5))  # a backchannel
+                t += length + float(rng.uniform(0.3, 1.5))
+                side = 1 - side
+            x = (rng.standard_normal((n, 2)) * 10 ** (-60 / 20)).astype(np.float32)
+            keep = []
+            for s, start, length in pending:
+                end = start + length
+                if end > a_s and start < b_s:
+                    v = _voice(length, 120.0 if s == 0 else 210.0, rng)
+                    i0 = int((start - a_s) * RATE)
+                    lo, hi = max(0, i0), min(n, i0 + len(v))
+                    if hi > lo:
+                        x[lo:hi, s] += v[lo - i0 : hi - i0]
+                if end > b_s:
+                    keep.append((s, start, length))
+            pending = keep
+            out.write(x)
+    return total / RATE
+
+
+def raw_vad_cpu_s(path: Path, frame_ms: int = 30, mode: int = 3) -> float:
+    """CPU seconds for plain webrtcvad over both channels, one frame per call."""
+    import webrtcvad
+
+    vads = [webrtcvad.Vad(mode), webrtcvad.Vad(mode)]
+    frame = RATE * frame_ms // 1000
+    used = 0.0
+    for block in sf.blocks(str(path), blocksize=RATE * 10, dtype="int16", always_2d=True):
+        t0 = time.process_time()
+        for ch in (0, 1):
+            data = np.ascontiguousarray(block[:, ch]).tobytes()
+            vad = vads[ch]
+            step = frame * 2
+            for i in range(0, len(data) - step + 1, step):
+                vad.is_speech(data[i : i + step], RATE)
+        used += time.process_time() - t0
+    return used
+
+
+# Measured from a tiny wrapper process: a child forked from this (large)
+# process would count the pages it shares with us until its exec, so its
+# ru_maxrss would be ours, not its own.
+_WRAPPER = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+cpu = ru.ru_utime + ru.ru_stime
+print(time.perf_counter() - t0, cpu, ru.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure_child(cmd: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit status) of one command."""
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+    ).stdout.split()
+    wall, cpu, rss_kb, code = float(out[0]), float(out[1]), int(out[2]), int(out[3])
+    return wall, cpu, rss_kb / 1024, code
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0, help="length of the generated call")
+    ap.add_argument("--skip-live", action="store_true", help="skip the live-daemon figures")
+    args = ap.parse_args(argv)
+    coach_bin = str(Path(sys.executable).with_name("coach"))
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+        path = Path(tmp) / "call.flac"
+        t0 = time.perf_counter()
+        seconds = generate_call(path, args.minutes)
+        print(
+            f"generated a {seconds / 60:.0f}-minute two-channel call in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
+        vad_cpu = raw_vad_cpu_s(path)
+        wall, cpu, rss, code = measure_child(
+            [coach_bin, "analyze", str(path), "--json", "--no-transcribe"]
+        )
+        if code != 0:
+            print(f"coach analyze failed with exit status {code}")
+            return 1
+        rows = [
+            ("raw webrtcvad, 2 channels (the floor)", seconds / vad_cpu, None, "CPU"),
+            ("coach analyze --json --no-transcribe", seconds / wall, rss, "wall"),
+            ("  the same, by CPU time", seconds / cpu, None, "CPU"),
+        ]
+        print()
+        print(
+            f"{'analysis of a ' + format(seconds / 60, '.0f') + '-minute call':44s}"
+            f"{'x real time':>12s}{'peak RSS':>11s}"
+        )
+        for name, speed, mem, basis in rows:
+            mem_s = f"{mem:.0f} MB" if mem is not None else ""
+            print(f"{name:44s}{speed:11.0f}x{mem_s:>11s}  ({basis})")
+        ok_speed = seconds / wall >= GOAL_SPEED_X
+        ok_rss = rss <= GOAL_RSS_MB
+        print(
+            f"goal >= {GOAL_SPEED_X:.0f}x real time: {'met' if ok_speed else 'NOT met'}; "
+            f"goal <= {GOAL_RSS_MB:.0f} MB: {'met' if ok_rss else 'NOT met'}"
+        )
+    if not args.skip_live:
+        try:
+            from coach import bench_live
+        except ImportError:
+            print("\nlive daemon: not built yet")
+        else:
+            print()
+            for line in bench_live.run():
+                print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
