@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         goals = []
         for path in (wav, flac):
             wall, cpu, rss, code = measure_child(
-                [coach_bin, "analyze", str(path), "--json", "--no-transcribe"]
+                [coach_bin, "analyze", str(path), "--json", "--no-transcribe", "--no-history"]
             )
             if code != 0:
                 print(f"coach analyze {path.suffix} failed with exit status {code}")

@@ -88,7 +88,16 @@ def _through_cli(case: dict[str, Any], folder: Path) -> dict[str, Any]:
     path = folder / f"{case['name']}.json"
     path.write_text(json.dumps({"duration_s": case["duration_s"], "speech": case["speech"]}))
     proc = subprocess.run(
-        [sys.executable, "-m", "coach.cli", "analyze", "--timeline", str(path), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "coach.cli",
+            "analyze",
+            "--timeline",
+            str(path),
+            "--json",
+            "--no-history",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -53,7 +53,7 @@ for call in $CALLS; do
     if [[ ! -f "$audio" || ! -f "$expected" ]]; then
         status=FAIL
         detail="missing $audio or $expected"
-    elif ! "$COACH" analyze "$audio" --json --no-transcribe >"$out" 2>"$OUT/$call.analyze.err" </dev/null; then
+    elif ! "$COACH" analyze "$audio" --json --no-transcribe --no-history >"$out" 2>"$OUT/$call.analyze.err" </dev/null; then
         status=FAIL
         detail="coach analyze failed: $(tail -n 1 "$OUT/$call.analyze.err")"
     elif ! python3 "$EVAL/score.py" "$expected" "$out" >"$OUT/$call.score.txt" 2>&1 </dev/null; then

@@ -12,7 +12,7 @@
 # carries on (exit 0), so `make test` still gets as far as it can.
 set -euo pipefail
 
-PACKAGES=(libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox libsndfile1)
+PACKAGES=(libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox libsndfile1 strace)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-system-deps: not a Debian/Ubuntu system; make sure these are installed:" \
