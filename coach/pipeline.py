@@ -1,22 +1,30 @@
 """The one pipeline: audio blocks → per-side VAD → timeline → nudges → stats.
 
 ``coach analyze``, ``coach demo`` and ``coach start`` all drive this class; a
-whole file is just many blocks. Timeline files (speech segments, no audio) enter
-one stage later through :func:`analyze_segments`, into the same timeline code.
+whole file is just many blocks. The mic side passes the leak gate first
+(coach/echo.py: the customer heard from laptop speakers, judged against the
+loopback; `audio.echo_cancellation`), which may hold the mic back briefly at
+the start of a call; `warnings` says when the setup hurts accuracy. Timeline
+files (speech segments, no audio) enter one stage later through
+:func:`analyze_segments`, into the same timeline code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from coach.config import Config
+from coach.echo import HEADSET_WARNING, LeakGate
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
 from coach.vad import SAMPLE_RATE, SideVad, VadParams
+
+if TYPE_CHECKING:
+    from coach.transcribe import Transcriber, TranscriptionStage
 
 
 def vad_params(config: Config) -> VadParams:
@@ -26,11 +34,27 @@ def vad_params(config: Config) -> VadParams:
 class CallAnalyzer:
     """Feed ``(2, n)`` float32 blocks at 16 kHz (row 0 rep, row 1 customer)."""
 
-    def __init__(self, config: Config, on_nudge: Callable[[Nudge], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        on_nudge: Callable[[Nudge], None] | None = None,
+        transcriber: Transcriber | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
-        self.timeline = Timeline(Timing.from_config(config), on_nudge=on_nudge)
+        self.transcription: TranscriptionStage | None = None
+        """Transcripts (coach/transcribe.py): None without a transcriber."""
+        if transcriber is not None:
+            from coach.transcribe import TranscriptionStage
+
+            self.transcription = TranscriptionStage(transcriber, config.transcribe.language, log)
+        self._on_nudge = on_nudge
+        self.timeline = Timeline(Timing.from_config(config), on_nudge=self._nudged)
         params = vad_params(config)
         self.vads = {side: SideVad(params) for side in Side}
+        mode = config.audio.echo_cancellation
+        self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode)
+        """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
 
     @property
@@ -41,22 +65,63 @@ class CallAnalyzer:
     def feed(self, block: np.ndarray) -> list[Nudge]:
         """Process one block; return the nudges that became due."""
         self.samples += block.shape[1]
-        for side in Side:
-            up = self.vads[side].feed(block[int(side)])
-            self.timeline.update(side, up.closed, up.settled_ms, up.open_start_ms)
+        if self.transcription is not None:
+            self.transcription.audio(block)
+        rep, customer = block[int(Side.REP)], block[int(Side.CUSTOMER)]
+        leak = None
+        if self.echo is not None:  # the mic, judged against the loopback (coach/echo.py)
+            rep, leak = self.echo.feed(rep, customer)
+        up = self.vads[Side.REP].feed(rep, leak)
+        self.timeline.update(Side.REP, up.closed, up.settled_ms, up.open_start_ms)
+        up = self.vads[Side.CUSTOMER].feed(customer)
+        self.timeline.update(Side.CUSTOMER, up.closed, up.settled_ms, up.open_start_ms)
+        if self.transcription is not None:  # never waits in live mode
+            self.transcription.step(self.timeline)
         return self.timeline.advance()
+
+    def _nudged(self, nudge: Nudge) -> None:
+        if self.transcription is not None:  # a deepen nudge quotes the story
+            self.transcription.on_nudge(nudge, self.timeline)
+        if self._on_nudge is not None:
+            self._on_nudge(nudge)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What about the setup hurts accuracy, for the panel and the report."""
+        if self.echo is not None and self.echo.detected:
+            return [HEADSET_WARNING]
+        return []
 
     def finish(self) -> list[Nudge]:
         """End of the call: flush the VADs and decide what is left."""
+        if self.echo is not None:
+            rep, leak = self.echo.flush()
+            up = self.vads[Side.REP].feed(rep, leak)
+            self.timeline.update(Side.REP, up.closed, up.settled_ms, up.open_start_ms)
         for side in Side:
             up = self.vads[side].finish()
             self.timeline.update(side, up.closed, up.settled_ms, up.open_start_ms)
+        if self.transcription is not None:
+            self.transcription.step(self.timeline)
         before = len(self.timeline.record.nudges)
         self.timeline.finish(self.now_ms)
+        if self.transcription is not None:  # the call is over: the rest of the transcripts
+            self.transcription.finish(self.timeline)
         return self.timeline.record.nudges[before:]
 
+    def close(self) -> None:
+        """Stop the transcription worker, if any."""
+        if self.transcription is not None:
+            self.transcription.close()
+
     def stats(self) -> dict[str, Any]:
-        return compute_stats(self.timeline, language=self.config.coach.language)
+        stats = compute_stats(self.timeline, language=self.config.coach.language)
+        if self.transcription is not None:
+            self.transcription.enrich(stats, self.timeline)
+        warnings = self.warnings
+        if warnings:
+            stats["warnings"] = list(stats.get("warnings", [])) + warnings
+        return stats
 
 
 def analyze_segments(
