@@ -11,8 +11,9 @@ anything the coach writes), then measures in the same run:
 - ``coach analyze --json --no-transcribe`` as a subprocess: x real time (wall
   and CPU) and its peak RSS.
 
-Goals (issue 2): analysis >= 1000x real time and <= 80 MB RSS. The live
-daemon's figures follow when ``coach.bench_live`` is available.
+Goals (issue 2): analysis >= 1000x real time and <= 80 MB RSS. Then the live
+daemon's figures (coach.bench_live: nudge latency, CPU, RSS through a virtual
+PulseAudio) and transcription's (coach.bench_transcribe).
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the generated call")
     ap.add_argument("--skip-live", action="store_true", help="skip the live-daemon figures")
+    ap.add_argument("--skip-transcribe", action="store_true", help="skip the transcription figures")
     args = ap.parse_args(argv)
     coach_bin = str(Path(sys.executable).with_name("coach"))
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
@@ -177,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             print()
             for line in bench_live.run():
                 print(line)
+    if not args.skip_transcribe:
+        from coach import bench_transcribe
+
+        print()
+        for line in bench_transcribe.run():
+            print(line)
     return 0
 
 

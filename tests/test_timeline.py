@@ -16,7 +16,9 @@ from coach.pipeline import analyze_segments
 from tests.streaming import stream_segments
 
 
-def run(duration: float, rep: list[tuple[float, float]], customer: list[tuple[float, float]]) -> dict[str, Any]:
+def run(
+    duration: float, rep: list[tuple[float, float]], customer: list[tuple[float, float]]
+) -> dict[str, Any]:
     return analyze_segments(duration, {"rep": rep, "customer": customer}, Config())
 
 
