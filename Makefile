@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/coach || { echo "error: $(VENV)/bin/coach was not installed" >&2; exit 1; }
 	@touch $@
 
-start: venv
+start: venv models
 	$(VENV)/bin/coach start
 
 test: venv models
@@ -50,7 +50,7 @@ test: venv models
 eval: venv
 	@SHARED='$(SHARED)' bash scripts/eval.sh
 
-bench: venv
+bench: venv models
 	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
 	    $(VPY) -m coach.bench; \
 	else \
