@@ -124,6 +124,34 @@ def measure_child(cmd: list[str]) -> tuple[float, float, float, int]:
     return wall, cpu, rss_kb / 1024, code
 
 
+def echo_rows(tmp: Path, coach_bin: str, minutes: float = 10.0) -> str:
+    """Analysis speed with the leak gate engaged and not, side by side.
+
+    The same call twice: as recorded on a headset, and with the customer
+    leaking into the mic from laptop speakers (-18 dB, 40 ms late, as p3).
+    """
+    headset = tmp / "headset.wav"
+    seconds = generate_call(headset, minutes, seed=2)
+    x, _ = sf.read(headset, dtype="float32")
+    delay = int(0.040 * RATE)
+    x[delay:, 0] += x[:-delay, 1] * 10 ** (-18 / 20)
+    speakers = tmp / "speakers.wav"
+    sf.write(speakers, np.clip(x, -1, 1), RATE, subtype="PCM_16")
+    off = tmp / "off.toml"
+    off.write_text('[audio]\necho_cancellation = "off"\n')
+    lines = [f"{'leak gate, ' + format(minutes, '.0f') + '-minute call':46s}{'x real time':>12s}"]
+    for name, path, extra in (
+        ("headset, echo_cancellation off", headset, ["--config", str(off)]),
+        ("headset, auto (not engaged)", headset, []),
+        ("laptop speakers, auto (engaged)", speakers, []),
+    ):
+        wall, _, _, code = measure_child(
+            [coach_bin, "analyze", str(path), "--json", "--no-transcribe", "--no-history", *extra]
+        )
+        lines.append(f"{name:46s}{seconds / wall:11.0f}x" if code == 0 else f"{name}: failed")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the generated call")
@@ -164,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, speed, mem, basis in rows:
             mem_s = f"{mem:.0f} MB" if mem is not None else ""
             print(f"{name:46s}{speed:11.0f}x{mem_s:>11s}  ({basis})")
+        print()
+        print(echo_rows(Path(tmp), coach_bin))
         for fmt, speed, rss in goals:
             print(
                 f"{fmt}: goal >= {GOAL_SPEED_X:.0f}x real time "

@@ -27,10 +27,13 @@ FFT): it costs about what the VAD's own energy measurement costs.
    sample) reaches `engage_corr` and the peak stands `min_sharpness` above
    the median over all lags (turn-taking correlates broadly, a leak at one
    delay); it releases when the upper bound falls below `release_corr`.
-3. **Coupling**: the median of mic level minus delayed loopback level, over
-   the window's subframes where the loopback is active and the mic is
-   `audible_db` above its floor -- mostly leak alone; the rep talking over
-   the customer sits far above and barely moves the median.
+3. **Coupling**: mic level minus delayed loopback level (the medians),
+   over the window's subframes where the loopback is active and the mic is
+   `audible_db` above its floor: in 1 dB bins, the median of the densest
+   5 dB.  The leak alone is one tight cluster; the rep talking over the
+   customer, and the leak's quietest syllables in the room noise, spread
+   wide (a plain median went wrong by 15 dB where few leaked syllables rise
+   above 12 dB SNR noise).
 4. **Gate**, while engaged: in subframe k the leak may reach
    ``env[k] + coupling + margin_db``, where env is the loopback's level at
    lags d-1..d, held with a decay of `tail_db_per_10ms` (the room's
@@ -83,6 +86,7 @@ _SILENCE = -12000  # level of digital silence, 0.01 dB (power 1e-12)
 _HIST_LO, _HIST_HI = -80, 40  # coupling histogram range, dB, 1 dB bins
 _NBINS = _HIST_HI - _HIST_LO
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
+_MODE_DB = 5  # the coupling is the densest this many dB of the histogram
 _MED = 5  # the detector's running median (subframes); it delays both sides alike
 
 
@@ -95,7 +99,8 @@ class EchoParams:
     of 10).  The playback plus capture latency of a laptop is 10-200 ms."""
 
     hop_ms: int = 250
-    """The detector decides every hop (ms, multiple of 10)."""
+    """The detector decides every hop (ms, multiple of 10).  Until it has
+    decided, the mic goes on to the VAD at hop boundaries."""
 
     window_s: float = 20.0
     """The detector and the coupling look at the last this many seconds of
@@ -112,7 +117,7 @@ class EchoParams:
     """The peak must stand this far above the median correlation over all lags."""
 
     confidence_z: float = 2.0
-    """Width of the lower confidence bound, in standard errors (Fisher z)."""
+    """Width of the confidence bounds, in standard errors (Fisher z)."""
 
     frames_per_dof: int = 6
     """Subframes per independent sample in the confidence bound (speech
@@ -170,6 +175,8 @@ class EchoParams:
             problems.append("hop_ms must be a positive multiple of 10")
         if not 0.0 < self.release_corr <= self.engage_corr < 1.0:
             problems.append("want 0 < release_corr <= engage_corr < 1")
+        if self.hold_ms < 0 or self.hold_ms % 10:
+            problems.append("hold_ms must be a multiple of 10, >= 0")
         if self.window_s * 1000 < self.hop_ms:
             problems.append("window_s must hold at least one hop")
         if self.frames_per_dof < 1:
@@ -410,12 +417,24 @@ class LeakGate:
         return med
 
     def _track_floor(self, ch: int, e: np.ndarray) -> np.ndarray:
-        """floor[k] = min(e[k], floor[k-1] + rise), exactly (integers)."""
-        rise, n = self._rise, len(e)
+        """floor[k] = min(e[k], floor[k-1] + rise), exactly (integers).
+
+        Digital silence (a muted mic, a loopback with nothing playing) says
+        nothing about the room: the floor holds through it (as the VAD's).
+        """
+        heard = e > _SILENCE + 100
         prev = self._floor[ch]
-        prev_floor = int(e[0]) - rise if prev is None else prev
-        ramp = np.arange(n, dtype=np.int64) * rise
-        floor = ramp + np.minimum(prev_floor + rise, np.minimum.accumulate(e - ramp))
+        floor = np.full(len(e), _SILENCE, np.int64)
+        start = 0
+        if prev is None:
+            if not heard.any():
+                return floor  # nothing heard yet
+            start = int(np.argmax(heard))
+            prev = int(e[start]) - self._rise
+        h, v = heard[start:], e[start:]
+        ramp = self._rise * np.cumsum(h, dtype=np.int64)
+        quiet = np.where(h, v, np.iinfo(np.int64).max // 4)
+        floor[start:] = ramp + np.minimum(prev, np.minimum.accumulate(quiet - ramp))
         self._floor[ch] = int(floor[-1])
         return floor
 
@@ -549,9 +568,15 @@ class LeakGate:
         htot = self._hwindow(hist, per_hop=True)
         cum = np.cumsum(htot, axis=1)
         heard = cum[:, -1] > 0
-        median_bin = (cum < (cum[:, -1:] + 1) // 2).sum(axis=1)
+        # the median of the densest `_MODE_DB`: the leak alone is one tight
+        # cluster; the rep talking over it, and the noise, spread wide
+        padded = np.concatenate((np.zeros((len(cum), 1), np.int64), cum), axis=1)
+        dense = padded[:, _MODE_DB:] - padded[:, :-_MODE_DB]
+        lo = dense.argmax(axis=1)
+        half = padded[np.arange(len(cum)), lo] + (dense[np.arange(len(cum)), lo] + 1) // 2
+        centre = ((cum < half[:, None]).sum(axis=1) + _HIST_LO) * 100 + 50
         default = round(p.default_coupling_db * 100)
-        coupling = np.where(heard, (median_bin + _HIST_LO) * 100 + 50, default)
+        coupling = np.where(heard, centre, default)
         out: list[_State] = []
         state = self._state
         decided = state.decided

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from coach.config import Config
-from coach.echo import HEADSET_WARNING, LeakGate
+from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
@@ -53,7 +53,8 @@ class CallAnalyzer:
         params = vad_params(config)
         self.vads = {side: SideVad(params) for side in Side}
         mode = config.audio.echo_cancellation
-        self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode)
+        echo = EchoParams(preemphasis=params.preemphasis)  # the VAD's units
+        self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode, echo)
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
 

@@ -108,6 +108,18 @@ def test_engages_when_the_leak_appears_mid_call() -> None:
     assert not leak[subs < 60].any() and leak[subs > 90].any()
 
 
+@pytest.mark.parametrize("leaky", [True, False])
+def test_digital_silence_between_words(leaky: bool) -> None:
+    """A virtual mic and an idle loopback are exact zeros between words: the
+    floors hold through them, and the answer is the same in any blocks."""
+    x, _ = conversation(40, seed=22)
+    if leaky:
+        x[0] += plain_leak(x[1], -20, 30)
+    whole, _, leak, _ = run_gate(x, x.shape[1])
+    assert whole.detected == leaky
+    assert np.array_equal(run_gate(x, 320)[2], leak)
+
+
 # -- exact, whatever the blocks ----------------------------------------------------------
 @functools.cache
 def _call_and_whole(leaky: bool) -> tuple[np.ndarray, tuple]:
