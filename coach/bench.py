@@ -149,7 +149,29 @@ def echo_rows(tmp: Path, coach_bin: str, minutes: float = 10.0) -> str:
             [coach_bin, "analyze", str(path), "--json", "--no-transcribe", "--no-history", *extra]
         )
         lines.append(f"{name:46s}{seconds / wall:11.0f}x" if code == 0 else f"{name}: failed")
+    # the live cost of the same pipeline: 20 ms blocks, as `coach start` feeds it
+    lines.append(f"{'live pipeline cost, 20 ms blocks':46s}{'% of a core':>12s}")
+    for name, path in (("headset (gate not engaged)", headset), ("laptop speakers", speakers)):
+        lines.append(f"{name:46s}{live_cpu_percent(path):11.2f}%")
     return "\n".join(lines)
+
+
+def live_cpu_percent(path: Path, block: int = 320) -> float:
+    """CPU share of one core that CallAnalyzer needs to keep up, fed 20 ms blocks."""
+    from dataclasses import replace
+
+    from coach.config import Config, TranscribeConfig
+    from coach.pipeline import CallAnalyzer
+
+    x, _ = sf.read(path, dtype="float32")
+    call = np.ascontiguousarray(x.T)
+    analyzer = CallAnalyzer(replace(Config(), transcribe=TranscribeConfig(enabled=False)))
+    t0 = time.process_time()
+    for i in range(0, call.shape[1], block):
+        analyzer.feed(call[:, i : i + block])
+    analyzer.finish()
+    used = time.process_time() - t0
+    return 100.0 * used / (call.shape[1] / RATE)
 
 
 def main(argv: list[str] | None = None) -> int:
