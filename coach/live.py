@@ -252,7 +252,8 @@ class EventWriter:
 
 
 class StopRequest:
-    """Ctrl-C and SIGTERM ask the loop to stop (it then reports); a second Ctrl-C aborts.
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) ask the loop to stop (it
+    then reports and saves); a second Ctrl-C aborts.
 
     Handlers are only installed from the main thread (Python's rule); a flag,
     not an exception, so a signal never lands in the middle of the analysis.
@@ -268,11 +269,12 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGINT and self.reason is not None:
             raise KeyboardInterrupt
-        self.request("interrupted" if signum == signal.SIGINT else "terminated")
+        reasons = {signal.SIGINT: "interrupted", signal.SIGHUP: "hung up"}
+        self.request(reasons.get(signal.Signals(signum), "terminated"))
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self._saved[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -402,6 +404,18 @@ def run_live(
         if during_call:
             delivery.deliver(text)
 
+    panel_errors = 0
+
+    def draw(live: Live) -> None:
+        """A bug in the panel is reported once; the coach keeps listening."""
+        nonlocal panel_errors
+        try:
+            _draw(live, snapshot(analyzer, board, source.state(), source.listening))
+        except Exception as e:  # noqa: BLE001 - the call matters more than the panel
+            panel_errors += 1
+            if panel_errors == 1:
+                sys.stderr.write(f"coach: the panel failed ({type(e).__name__}); still listening\n")
+
     stop = stop or StopRequest()
     reason = "stopped"
     announced = False
@@ -442,11 +456,11 @@ def run_live(
                             say(w)
                     warned = warnings
                 if live is not None and now >= next_draw:
-                    _draw(live, snapshot(analyzer, board, source.state(), source.listening))
+                    draw(live)
                     next_draw = max(next_draw + period_s, now)
                 delivery.reap()
             if live is not None:
-                _draw(live, snapshot(analyzer, board, source.state(), source.listening))
+                draw(live)
     finally:
         source.close()
     try:

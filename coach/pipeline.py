@@ -49,7 +49,7 @@ class CallAnalyzer:
 
             self.transcription = TranscriptionStage(transcriber, config.transcribe.language, log)
         self._on_nudge = on_nudge
-        self.timeline = Timeline(Timing.from_config(config), on_nudge=self._nudged)
+        self.timeline = Timeline(Timing.from_config(config), on_nudge=self._nudged, on_error=log)
         params = vad_params(config)
         self.vads = {side: SideVad(params) for side in Side}
         mode = config.audio.echo_cancellation

@@ -112,8 +112,16 @@ class Timeline:
     runs on up to what has been heard, so those nudges come without that wait.
     """
 
-    def __init__(self, timing: Timing, on_nudge: Callable[[Nudge], None] | None = None) -> None:
+    def __init__(
+        self,
+        timing: Timing,
+        on_nudge: Callable[[Nudge], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.timing = timing
+        self.on_error = on_error  # told (without any content) when a nudge rule fails
+        self.rule_errors = 0
+        self._failed_rules: set[str] = set()
         self.tracks = {
             side: SideTrack(timing.merge_gap_ms, timing.utterance_gap_ms) for side in Side
         }
@@ -379,16 +387,40 @@ class Timeline:
 
     def _floor_rules(self, t: int) -> None:
         """The rules that depend on who holds the floor."""
+        for rule in (self._acknowledge, self._deepen_candidate, self._pause, self._let_finish):
+            self._guarded(rule, t)
+
+    def _free_rules(self, t: int) -> None:
+        """The rules that depend only on who is speaking."""
+        for rule in (self._deepen, self._summarise, self._talk_less):
+            self._guarded(rule, t)
+
+    def _guarded(self, rule: Callable[[int], None], t: int) -> None:
+        """A bug in one rule costs that rule's nudge, never the call or the other rules."""
+        try:
+            rule(t)
+        except Exception as e:  # noqa: BLE001 - reported, and the pipeline goes on
+            self.rule_errors += 1
+            name = rule.__name__.lstrip("_")
+            if self.on_error is not None and name not in self._failed_rules:
+                self._failed_rules.add(name)  # once per rule: no log flood
+                self.on_error(f"nudge rule {name} failed at {t / 1000:.2f} s: {type(e).__name__}")
+
+    def _acknowledge(self, t: int) -> None:
+        """After a stretch without backchannel, at a natural pause."""
         tm = self.timing
-        rep, cust = self.tracks[Side.REP], self.tracks[Side.CUSTOMER]
-        # acknowledge: after a stretch without backchannel, at a natural pause
         if self.holder is Side.CUSTOMER and self._ack_anchor is not None:
             due = self._ack_anchor + tm.acknowledge_after_ms
+            cust = self.tracks[Side.CUSTOMER]
             paused = cust.silent_for(t, tm.pause_ms) or t >= due + tm.max_wait_ms
-            if t >= due and paused and not rep.speaking_at(t):
+            if t >= due and paused and not self.tracks[Side.REP].speaking_at(t):
                 self._fire(t, "acknowledge")
                 self._ack_anchor = None
-        # deepen, part 1: a segment of a story of 30 s or more ends
+
+    def _deepen_candidate(self, t: int) -> None:
+        """Deepen, part 1: a segment of a story of deepen_after_story_s or more ends."""
+        tm = self.timing
+        cust = self.tracks[Side.CUSTOMER]
         i = cust.segment_index_before(t)
         if (
             self.holder is Side.CUSTOMER
@@ -398,26 +430,33 @@ class Timeline:
         ):
             self._deepen_candidates.append((t, self._story_id))
             self._free_walk.push(t + tm.deepen_pause_ms)
-        # pause: a rep monologue reaching its limit
-        if self.holder is Side.REP and t == self.floor_start_ms + tm.rep_monologue_max_ms:
+
+    def _pause(self, t: int) -> None:
+        """A rep monologue reaching its limit."""
+        if self.holder is Side.REP and t == self.floor_start_ms + self.timing.rep_monologue_max_ms:
             self._fire(t, "pause")
-        # let_finish: an interruption known not to be a backchannel
+
+    def _let_finish(self, t: int) -> None:
+        """An interruption, once it is known not to be a backchannel."""
         while self._let_finish_due and self._let_finish_due[0] <= t:
             self._let_finish_due.popleft()
             self._fire(t, "let_finish")
 
-    def _free_rules(self, t: int) -> None:
-        """The rules that depend only on who is speaking."""
+    def _deepen(self, t: int) -> None:
+        """Deepen, part 2: the first pause of deepen_pause_s after such a segment
+        (it fires even if the rep takes the floor during that pause)."""
         tm = self.timing
-        rep, cust = self.tracks[Side.REP], self.tracks[Side.CUSTOMER]
-        # deepen, part 2: the first pause of deepen_pause_s after such a segment
-        # (it fires even if the rep takes the floor during that pause)
+        cust = self.tracks[Side.CUSTOMER]
         while self._deepen_candidates and self._deepen_candidates[0][0] + tm.deepen_pause_ms <= t:
             _, story = self._deepen_candidates.popleft()
             if story != self._story_deepened and cust.silent_for(t, tm.deepen_pause_ms):
                 self._story_deepened = story
                 self._fire(t, "deepen")
-        # summarise: every so often, in a shared silence
+
+    def _summarise(self, t: int) -> None:
+        """Every so often, in a shared silence."""
+        tm = self.timing
+        rep, cust = self.tracks[Side.REP], self.tracks[Side.CUSTOMER]
         if (
             t >= self._summarise_due
             and rep.silent_for(t, tm.summarise_silence_ms)
@@ -426,16 +465,23 @@ class Timeline:
             self._fire(t, "summarise")
             self._summarise_due = t + tm.summarise_every_ms
             self._free_walk.push(self._summarise_due)
-        # talk_less: the rep's share over the rolling window, at whole seconds
-        if t == self._talk_less_next:
-            a = max(0, t - tm.talk_ratio_window_ms)
-            r, c = rep.talk_in(a, t), cust.talk_in(a, t)
-            if r + c > 0 and r / (r + c) > tm.talk_ratio_max:
-                self._fire(t, "talk_less")
-                self._talk_less_next = _ceil_second(t + tm.talk_ratio_window_ms)
-            else:
-                self._talk_less_next = t + 1000
-            self._free_walk.push(self._talk_less_next)
+
+    def _talk_less(self, t: int) -> None:
+        """The rep's share over the rolling window, at whole seconds."""
+        tm = self.timing
+        if t != self._talk_less_next:
+            return
+        # the next check is queued first: a failure here must not end the checks
+        self._talk_less_next = t + 1000
+        a = max(0, t - tm.talk_ratio_window_ms)
+        r = self.tracks[Side.REP].talk_in(a, t)
+        c = self.tracks[Side.CUSTOMER].talk_in(a, t)
+        fire = r + c > 0 and r / (r + c) > tm.talk_ratio_max
+        if fire:
+            self._talk_less_next = _ceil_second(t + tm.talk_ratio_window_ms)
+        self._free_walk.push(self._talk_less_next)
+        if fire:
+            self._fire(t, "talk_less")
 
     def resummarised(self, t_ms: int) -> None:
         """A detected rep summary (transcription) restarts the summarise count."""

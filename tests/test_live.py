@@ -694,8 +694,9 @@ def test_source_state_defaults_are_empty() -> None:
 
 
 @pytest.mark.parametrize(("signum", "reason"), [(signal.SIGTERM, "terminated"),
-                                                (signal.SIGINT, "interrupted")])
-def test_sigterm_and_ctrl_c_end_the_call_with_the_report_and_exit_0(
+                                                (signal.SIGINT, "interrupted"),
+                                                (signal.SIGHUP, "hung up")])
+def test_sigterm_ctrl_c_and_hangup_end_the_call_with_the_report_and_exit_0(
     tmp_path: Path, signum: int, reason: str
 ) -> None:
     proc = subprocess.Popen(
