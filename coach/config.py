@@ -91,7 +91,8 @@ _SPECS: tuple[KeySpec, ...] = (
     KeySpec(
         "vad", "backend", "webrtc", str, choices=("webrtc", "silero"),
         why="webrtc: F1 0.911 on labelled real speech at ~4 µs per 30 ms frame; silero: F1 "
-        "0.941 and steadier with typing, at ~25x the CPU (measured for this project).",
+        "0.941 and steadier with typing, at ~25x the CPU (measured for this project). "
+        "silero is not available in this version yet.",
     ),
     KeySpec(
         "vad", "mode", 3, int, min=0, max=3,

@@ -18,6 +18,7 @@ import numpy as np
 
 from coach.config import Config
 from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
+from coach.errors import CoachError
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 
 
 def vad_params(config: Config) -> VadParams:
+    if config.vad.backend != "webrtc":
+        # Silero needs the ONNX file that ships with faster-whisper's assets and
+        # onnxruntime at one thread; not built yet, so say so instead of pretending
+        raise CoachError(
+            f'vad.backend = "{config.vad.backend}" is not available in this version; '
+            'use "webrtc" (the default) or delete the line'
+        )
     return VadParams(mode=config.vad.mode, frame_ms=config.vad.frame_ms)
 
 

@@ -152,3 +152,9 @@ def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_unavailable_vad_backend_is_one_clear_line(story_wav: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "silero.toml"
+    cfg.write_text('[vad]\nbackend = "silero"\n')
+    assert_user_error(["analyze", str(story_wav), "--config", str(cfg)], "silero", "webrtc")
