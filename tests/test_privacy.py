@@ -285,10 +285,17 @@ def run_straced(argv: list[str], box: Sandbox, timeout: float = 120) -> Trace:
     return trace
 
 
+_PAYLOAD_CALL = re.compile(r"\b(?:send|recv)(?:msg|to|from|mmsg)\(")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def parse_strace_log(log: Path, cwd: Path) -> Trace:
     trace = Trace()
     execs = 0
     for line in log.read_text(errors="replace").splitlines():
+        if _PAYLOAD_CALL.search(line):
+            # socket payloads (PulseAudio's sendmsg/recvmsg data) are data, not paths
+            line = _QUOTED.sub('""', line)
         m = _SYSCALL.match(line)
         if not m:
             continue

@@ -21,7 +21,6 @@ import dataclasses
 import re
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,15 +32,14 @@ import soundfile as sf
 from coach.bench_live import DEMO_CALL, QUIET_CONFIG, VirtualPulse
 from tests.test_live_e2e import pulse  # noqa: F401  (the module's PulseAudio rig fixture)
 from tests.test_privacy import (
-    STRACE,
     Sandbox,
     SocketUse,
     Trace,
     assert_only_history_left,
     assert_private,
-    parse_strace_log,
     require_strace,
     run_audited,
+    run_straced,
 )
 
 DURATION_S = 6
@@ -179,11 +177,6 @@ def assert_the_call_was_heard_and_kept(box: LiveSandbox) -> None:
     assert box.history_db.stat().st_size < 256 * 1024
 
 
-# The sound server's protocol travels in sendmsg/recvmsg payloads, which strace prints as
-# strings holding \\0 bytes: not paths, so they are blanked before the shared parser reads
-# the log (it takes every quoted string as a path).
-_PAYLOAD_CALL = re.compile(r"\b(?:send|recv)(?:msg|to|from|mmsg)\(")
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def is_portaudio_probe(path: Path) -> bool:
@@ -205,36 +198,6 @@ def without_portaudio_probes(trace: Trace) -> Trace:
         removed={p for p in trace.removed if not is_portaudio_probe(p)},
         dirs_made={p for p in trace.dirs_made if not is_portaudio_probe(p)},
     )
-
-
-def run_straced_live(args: list[str], box: LiveSandbox, timeout: float = 120) -> Trace:
-    """tests.test_privacy.run_straced, with the socket payloads blanked before parsing."""
-    log = box.root / "strace.log"
-    run = subprocess.run(
-        [
-            *STRACE,
-            "-o",
-            str(log),
-            sys.executable,
-            "-c",
-            "from coach.cli import main; main()",
-            *args,
-        ],
-        cwd=box.cwd,
-        env=box.env(),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-    )
-    lines = log.read_text(errors="replace").splitlines()
-    log.write_text(
-        "\n".join(_QUOTED.sub('""', ln) if _PAYLOAD_CALL.search(ln) else ln for ln in lines)
-    )
-    trace = parse_strace_log(log, box.cwd)
-    log.unlink()
-    trace.returncode, trace.stdout, trace.stderr = run.returncode, run.stdout, run.stderr
-    return trace
 
 
 def test_a_live_session_under_the_audit_hook(
@@ -266,7 +229,7 @@ def test_a_live_session_under_strace(
     before = box.files()
     runtime = pulse_socket(pulse).parent
     assert runtime.is_dir()  # the server's; libpulse's mkdir of it (EEXIST) creates nothing
-    trace = without_portaudio_probes(run_straced_live(argv(quiet_config), box))
+    trace = without_portaudio_probes(run_straced(argv(quiet_config), box))
     trace.dirs_made.discard(runtime)
     assert trace.returncode == 0, trace.stderr
     assert_private(
