@@ -11,7 +11,6 @@ end is only final once the gap has passed in silence.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
 
 NEVER = 1 << 62  # "known forever": set when the stream is finished
 
@@ -171,7 +170,7 @@ class SideTrack:
 
     def extent_ms(self, end: int | None) -> int:
         """How far speech is known to reach, given ``utterance_end``'s ``end``."""
-        return min(self.known_ms, self.settled_ms) if end is None else end
+        return self.settled_ms if end is None else end  # speech in progress: up to now
 
     def talk_in(self, a: int, b: int) -> int:
         """Milliseconds of speech inside ``[a, b)`` (requires ``b <= known_ms``)."""
@@ -193,8 +192,3 @@ class SideTrack:
             out.append((s, self.settled_ms if e is None else e))
         return out
 
-
-def feed_intervals(track: SideTrack, intervals: Iterable[tuple[int, int]]) -> None:
-    """Add closed raw intervals in start order (timeline files, tests)."""
-    for s, e in sorted(intervals):
-        track.add_speech(s, e)
