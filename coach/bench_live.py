@@ -64,6 +64,10 @@ desktop_notifications = false
 """
 
 
+ANALYZER_BLOCK_S = 0.03
+"""The live loop feeds whole VAD frames (30 ms by default) as they arrive."""
+
+
 class PulseUnavailable(RuntimeError):
     """No PulseAudio here (not installed, or it will not start)."""
 
@@ -375,22 +379,31 @@ def nudge_latencies_ms(call: LiveCall) -> list[tuple[str, float]]:
     return out
 
 
+def _cpu_s() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
     """Run inside the rig's env: how long a click takes from paplay to the loop.
 
-    Also the CPU floor of the capture path alone: the same two streams with
-    callbacks that do nothing, for ``floor_s`` seconds.
+    Also the CPU floor of capture alone, side by side: the daemon's own capture
+    (``start_capture`` with the default config: PulseAudio's native API here)
+    read in a loop with no analysis, and two PortAudio streams with callbacks
+    that do nothing, each for ``floor_s`` seconds.
     """
-    import resource
-
-    from coach.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, LiveCapture, open_input
+    from coach.capture import SAMPLE_RATE_HZ, open_input
+    from coach.config import Config
     from coach.devices import choose_devices, load_sounddevice
+    from coach.live import start_capture
 
-    sd = load_sounddevice()
-    mic, loopback = choose_devices(sd, "", "")
-    cap = LiveCapture(mic, loopback, sd)
+    cap = start_capture(Config(), None, None)
     cap.start()
-    result: dict[str, Any] = {"mic_ms": [], "loopback_ms": []}
+    api = {"PulseInput": "native PulseAudio", "PortAudioInput": "PortAudio"}
+    kind = type(getattr(cap, "input", cap)).__name__
+    result: dict[str, Any] = {"mic_ms": [], "loopback_ms": [], "api": api.get(kind, kind)}
     with tempfile.TemporaryDirectory(prefix="coach-click-") as tmp:
         click = Path(tmp) / "click.wav"
         burst = np.random.default_rng(0).uniform(-0.3, 0.3, SAMPLE_RATE_HZ // 20)
@@ -403,7 +416,8 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
                 for row, (role, sink) in enumerate(
                     (("mic", "coach_micfeed"), ("loopback", "coach_spk"))
                 ):
-                    for _ in range(10):  # settle: drain what is queued
+                    settle = time.monotonic() + 0.2
+                    while time.monotonic() < settle:  # drain what is queued
                         cap.read(0.02)
                     started = time.monotonic()
                     player = subprocess.Popen(
@@ -417,22 +431,29 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
                             result[f"{role}_ms"].append((time.monotonic() - started) * 1000)
                             break
                     player.wait(5)
+            # the capture alone: read everything, analyse nothing
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                cap.read(0.05)
+            cpu0, wall0 = _cpu_s(), time.monotonic()
+            while time.monotonic() < wall0 + floor_s:
+                cap.read(0.05)
+            result["capture_percent"] = (_cpu_s() - cpu0) / (time.monotonic() - wall0) * 100
         finally:
             cap.close()
 
     def nothing(*args: Any) -> None:
         pass
 
+    sd = load_sounddevice()
+    mic, loopback = choose_devices(sd, "", "")
     streams = [open_input(sd, c, nothing) for c in (mic, loopback)]
     time.sleep(1.0)
-    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = _cpu_s()
     time.sleep(floor_s)
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    result["portaudio_percent"] = (_cpu_s() - cpu0) / floor_s * 100
     for st in streams:
         st.close()
-    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-    result["floor_percent"] = cpu / floor_s * 100
-    result["block_ms"] = BLOCK_FRAMES * 1000 / SAMPLE_RATE_HZ
     return result
 
 
@@ -503,8 +524,6 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 def run() -> list[str]:
     """Lines for ``make bench``."""
-    from coach.capture import GATHER_S
-
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         work = Path(tmp)
         try:
@@ -521,7 +540,7 @@ def run() -> list[str]:
                 )
         except PulseUnavailable as e:
             return [f"live: skipped: {e}"]
-        analyzer_cpu = analyzer_cpu_percent(call, work / "coach.toml", GATHER_S)
+        analyzer_cpu = analyzer_cpu_percent(call, work / "coach.toml", ANALYZER_BLOCK_S)
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -548,17 +567,20 @@ def run() -> list[str]:
         both = p["mic_ms"] + p["loopback_ms"]
         if both:
             lines.append(
-                f"live: of which audio transport, a click from paplay to the loop: "
-                f"mic p50 {_pct(p['mic_ms'] or [0], 50):.0f} ms, loopback p50 "
-                f"{_pct(p['loopback_ms'] or [0], 50):.0f} ms "
-                f"({p['block_ms']:.0f} ms blocks, taken every {GATHER_S * 1000:.0f} ms)"
+                f"live: of which audio transport, a click from paplay to the loop "
+                f"({p['api']}): mic p50 {_pct(p['mic_ms'] or [0], 50):.0f} ms, loopback p50 "
+                f"{_pct(p['loopback_ms'] or [0], 50):.0f} ms"
             )
-        floor = f"; capture floor (two streams, no-op callbacks) {p['floor_percent']:.1f} %"
+        floor = (
+            f"; capture alone {p['capture_percent']:.1f} % ({p['api']}; two PortAudio "
+            f"streams with no-op callbacks {p['portaudio_percent']:.1f} %)"
+        )
     else:
         floor = f"; transport probe failed: {probe.stderr.strip()[-200:]}"
     lines.append(
         f"live: daemon CPU {result.cpu_percent:.1f} % of one core while listening "
-        f"(target <= 2 %){floor}; analyzer alone {analyzer_cpu:.1f} %"
+        f"(target <= 2 %){floor}; analyzer alone {analyzer_cpu:.1f} % "
+        f"(fed {ANALYZER_BLOCK_S * 1000:.0f} ms blocks)"
     )
     lines.append(f"live: daemon peak RSS {result.daemon.maxrss_kb / 1024:.0f} MB (target <= 80 MB)")
     return lines

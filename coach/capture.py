@@ -99,8 +99,11 @@ class Aligner:
         stale_s: float = STALE_S,
         resync_s: float = RESYNC_S,
         max_pending_s: float = MAX_PENDING_S,
+        grid_frames: int = 1,
     ) -> None:
         self.t0 = t0
+        self.grid = max(1, grid_frames)
+        """Blocks end on multiples of this many frames (the VAD's frame): see pop."""
         self.rate_hz = rate_hz
         self.stale_s = stale_s
         self.resync_frames = round(resync_s * rate_hz)
@@ -159,6 +162,9 @@ class Aligner:
         target = min(self.pos[side] for side in live) if live else self._wall_frames(now)
         # bounded memory: a live side never waits more than max_pending for the other
         target = max(target, max(self.pos) - self.max_pending)
+        # whole VAD frames only: a partial frame would wait inside the VAD anyway,
+        # and each analyzer call has a fixed cost
+        target -= target % self.grid
         n = target - self.emitted
         if n <= 0:
             return None
@@ -169,6 +175,13 @@ class Aligner:
             self.filled[side] += n - self._take(side, out[side], self.emitted)
         self.emitted = target
         return out
+
+    def short_frames(self, now: float) -> int:
+        """Frames the live sides still lack for the next block ``pop`` would give."""
+        live = [self.pos[side] for side in (0, 1) if self.live(side, now)]
+        if not live:
+            return 0
+        return max(0, self.emitted + self.grid - min(live))
 
     def _take(self, side: int, row: np.ndarray, first: int) -> int:
         """Copy this side's pending frames in ``[first, first + len(row))`` into ``row``."""
@@ -300,35 +313,93 @@ def open_input(
     return stream
 
 
+class PortAudioInput:
+    """Two PortAudio streams whose callbacks copy into one bounded queue."""
+
+    name = "portaudio"
+
+    def __init__(self, sd: ModuleType, clock: Callable[[], float], gather_s: float) -> None:
+        self.sd = sd
+        self.clock = clock
+        self.gather_s = gather_s
+        self.queue: queue.Queue[tuple[int, int, float, bytes]] = queue.Queue(QUEUE_BLOCKS)
+        self._last_read = 0.0
+
+    def side(self, i: int, choice: DeviceChoice) -> SideStream:
+        return SideStream(i, choice, self.queue, self.sd, self.clock)
+
+    def collect(
+        self, max_wait_s: float, sleep: Callable[[float], None]
+    ) -> list[tuple[int, int, float, bytes]]:
+        """What the callbacks queued: after a short gather, waiting up to ``max_wait_s``."""
+        start = self.clock()
+        rest = min(self._last_read + self.gather_s - start, max_wait_s)
+        if rest > 0:  # let a few blocks gather: fewer wakeups and analyzer calls
+            sleep(rest)
+        items = []
+        try:
+            items.append(self.queue.get(timeout=max(0.0, start + max_wait_s - self.clock())))
+            while True:
+                items.append(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        self._last_read = self.clock()
+        return items
+
+    def due(self, wait_s: float) -> None:
+        """Callbacks push: nothing to schedule."""
+
+    def reset(self) -> bool:
+        """Nothing is open: let PortAudio see a restarted server (private, but the only way)."""
+        terminate = getattr(self.sd, "_terminate", None)
+        initialize = getattr(self.sd, "_initialize", None)
+        if terminate is not None and initialize is not None:
+            try:
+                terminate()
+                initialize()
+            except Exception:  # noqa: BLE001 - retried next time
+                return False
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 class LiveCapture:
     """The live source: both devices, aligned, with loss handling and reopening.
 
     ``read`` returns the aligned ``(2, n)`` blocks available (waiting up to
     ``max_wait_s`` for the first). Nothing is returned before both streams have
     delivered a block (``listening``); call time 0 is that moment.
+
+    The streams come from an *input*: :class:`PortAudioInput` (sounddevice, any
+    platform) or :class:`coach.pulse_capture.PulseInput` (PulseAudio's native API).
     """
 
     def __init__(
         self,
         mic: DeviceChoice,
         loopback: DeviceChoice,
-        sd: ModuleType,
+        sd: ModuleType | None = None,
         *,
+        source_input: Any = None,
         resolve: Callable[[int], DeviceChoice] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         gather_s: float = GATHER_S,
+        grid_frames: int = 1,
     ) -> None:
-        self.sd = sd
         self.clock = clock
         self.sleep = sleep
-        self.gather_s = gather_s
-        self._last_read = 0.0
         self.resolve = resolve
-        self.queue: queue.Queue[tuple[int, int, float, bytes]] = queue.Queue(QUEUE_BLOCKS)
-        self.sides = [
-            SideStream(i, c, self.queue, sd, clock) for i, c in enumerate((mic, loopback))
-        ]
+        self.grid_frames = grid_frames
+        """Blocks end on multiples of this (the VAD's frame, see Aligner.pop)."""
+        if source_input is None:
+            if sd is None:
+                raise ValueError("LiveCapture needs sounddevice or another input")
+            source_input = PortAudioInput(sd, clock, gather_s)
+        self.input = source_input
+        self.sides = [self.input.side(i, c) for i, c in enumerate((mic, loopback))]
         self.health = [SideHealth(mic.label), SideHealth(loopback.label)]
         self.aligner: Aligner | None = None
         self.ended: str | None = None
@@ -344,7 +415,7 @@ class LiveCapture:
 
     def start(self) -> None:
         self._started_at = self.clock()
-        opened: list[SideStream] = []
+        opened: list[Any] = []
         try:
             for s in self.sides:
                 s.open()
@@ -352,33 +423,26 @@ class LiveCapture:
         except CoachError:
             for s in opened:
                 s.close()
+            self.input.close()
             raise
 
     def read(self, max_wait_s: float) -> list[np.ndarray]:
-        start = self.clock()
-        rest = min(self._last_read + self.gather_s - start, max_wait_s)
-        if rest > 0:  # let a few blocks gather: fewer wakeups and analyzer calls
-            self.sleep(rest)
-        try:
-            item = self.queue.get(timeout=max(0.0, start + max_wait_s - self.clock()))
-        except queue.Empty:
-            item = None
-        while item is not None:
+        for item in self.input.collect(max_wait_s, self.sleep):
             self._take(*item)
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                item = None
-        now = self._last_read = self.clock()
+        now = self.clock()
         self._watch(now)
         if self.aligner is None:
             return []
         block = self.aligner.pop(now)
+        # when the next whole block should be here: an input that is polled
+        # (PulseInput) looks again just then rather than on a fixed tick
+        self.input.due(self.aligner.short_frames(now) / SAMPLE_RATE_HZ)
         return [] if block is None else [block]
 
     def close(self) -> None:
         for s in self.sides:
             s.close()
+        self.input.close()
 
     def state(self) -> SourceState:
         now = self.clock()
@@ -404,6 +468,7 @@ class LiveCapture:
                 late_s = self.aligner.late_dropped[i] / SAMPLE_RATE_HZ
             counters[role] = {
                 "device": s.choice.label,
+                "api": self.input.name,
                 "dropped_blocks": h.dropped_blocks,
                 "overflows": h.overflows,
                 "reopens": h.reopens,
@@ -439,7 +504,7 @@ class LiveCapture:
         if self.aligner is None:
             if all(h.delivered for h in self.health):
                 # both deliver: the call starts now; earlier audio is discarded
-                self.aligner = Aligner(t)
+                self.aligner = Aligner(t, grid_frames=self.grid_frames)
             return
         self.aligner.push(side, np.frombuffer(data, np.float32), t)
 
@@ -476,15 +541,8 @@ class LiveCapture:
 
     def _reopen(self, side: int) -> None:
         s = self.sides[side]
-        if all(other.stream is None for other in self.sides):
-            # nothing open: let PortAudio see a restarted server (private, but the only way)
-            reinit = (getattr(self.sd, "_terminate", None), getattr(self.sd, "_initialize", None))
-            if reinit[0] is not None and reinit[1] is not None:
-                try:
-                    reinit[0]()
-                    reinit[1]()
-                except Exception:  # noqa: BLE001 - retried next time
-                    return
+        if all(other.stream is None for other in self.sides) and not self.input.reset():
+            return  # nothing open, and the sound server is not back yet
         if self.resolve is not None:
             try:
                 s.choice = self.resolve(side)

@@ -31,7 +31,7 @@ from coach.errors import CoachError
 
 PACTL_TIMEOUT_S = 3.0
 
-_HOW_TO_PICK = (
+HOW_TO_PICK = (
     "pick devices with --mic / --loopback (a name part or an index from `coach devices`, "
     "or audio.mic / audio.loopback in the config); `coach demo` shows the coach without "
     "a call"
@@ -197,7 +197,7 @@ def choose(
                 return DeviceChoice(role, d.name, d.index, None, why)
         raise CoachError(
             f"no input device with index {index} for the {role} ({why}); "
-            f"{_listing(devices, sources)}; {_HOW_TO_PICK}"
+            f"{_listing(devices, sources)}; {HOW_TO_PICK}"
         )
     if spec:
         want = spec.casefold()
@@ -224,7 +224,7 @@ def choose(
                 )
         raise CoachError(
             f"no input device matching {spec!r} for the {role} ({why}); "
-            f"{_listing(devices, sources)}; {_HOW_TO_PICK}"
+            f"{_listing(devices, sources)}; {HOW_TO_PICK}"
         )
     # the defaults
     if role == "mic":
@@ -245,7 +245,7 @@ def choose(
             "sink's monitor, but no PulseAudio/PipeWire server answers (pactl); on macOS "
             "install BlackHole, on Windows a virtual cable (VB-CABLE), route the call's "
             f"output to it and name it with --loopback or audio.loopback; "
-            f"{_listing(devices, sources)}; {_HOW_TO_PICK}"
+            f"{_listing(devices, sources)}; {HOW_TO_PICK}"
         )
     pulse = _pulse_device(devices)
     if pulse is None:
@@ -255,6 +255,37 @@ def choose(
             f"loopback device with --loopback; {_listing(devices, sources)}"
         )
     return DeviceChoice(role, monitor, pulse.index, monitor, "default sink's monitor")
+
+
+def choose_pulse(
+    role: str, spec: str, why: str, sources: list[str]
+) -> DeviceChoice | None:
+    """One side as a PulseAudio source for the native API (coach/pulse.py), or None.
+
+    ``""`` is the server's default source for the mic (followed if the user
+    changes it) and the default sink's monitor for the loopback; a name part
+    matches a source's name. None when the spec is a PortAudio index, names no
+    source, or the default sink cannot be found: the caller uses PortAudio then.
+    """
+    spec = spec.strip()
+    if spec.isdigit():
+        return None
+    if not spec:
+        if role == "mic":
+            source = default_source()
+            label = source or "default source"
+            return DeviceChoice(role, label, None, None, "default input")
+        monitor = default_sink_monitor()
+        if monitor is None:
+            return None
+        return DeviceChoice(role, monitor, None, monitor, "default sink's monitor")
+    want = spec.casefold()
+    matched = [s for s in sources if s.casefold() == want] or [
+        s for s in sources if want in s.casefold()
+    ]
+    if not matched:
+        return None
+    return DeviceChoice(role, matched[0], None, matched[0], why)
 
 
 def choose_devices(
@@ -279,7 +310,7 @@ def no_device_error(
 ) -> CoachError:
     return CoachError(
         f"no input device found for the {role} ({_listing(devices, sources)}): is a sound "
-        f"server running and a microphone connected? {_HOW_TO_PICK}"
+        f"server running and a microphone connected? {HOW_TO_PICK}"
     )
 
 
@@ -292,15 +323,15 @@ def open_error(e: BaseException, choice: DeviceChoice, sd: ModuleType) -> CoachE
     if "Error querying device -1" in msg:
         return no_device_error(choice.role, devices, None)
     if "Error querying device" in msg or "No input device matching" in msg:
-        return CoachError(f"{what} does not exist (any more); {listing}; {_HOW_TO_PICK}")
+        return CoachError(f"{what} does not exist (any more); {listing}; {HOW_TO_PICK}")
     if "-9993" in msg or "Illegal combination of I/O devices" in msg:
         return CoachError(
             f"cannot open {what}: the sound server went away after the device list was "
-            f"read; is PulseAudio/PipeWire running? {_HOW_TO_PICK}"
+            f"read; is PulseAudio/PipeWire running? {HOW_TO_PICK}"
         )
     if choice.pulse_source and ("-9999" in msg or "Unanticipated host error" in msg):
         return CoachError(
             f"cannot open {what}: the sound server has no source {choice.pulse_source!r}; "
-            f"{listing}; {_HOW_TO_PICK}"
+            f"{listing}; {HOW_TO_PICK}"
         )
-    return CoachError(f"cannot open {what}: {msg}; {listing}; {_HOW_TO_PICK}")
+    return CoachError(f"cannot open {what}: {msg}; {listing}; {HOW_TO_PICK}")

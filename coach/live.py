@@ -542,21 +542,85 @@ def check_duration(duration_s: float | None) -> None:
 
 
 def start_capture(config: Config, mic: str | None, loopback: str | None) -> Source:
-    """The devices chosen from flags (or the config), opened lazily by ``start``."""
-    from coach.capture import LiveCapture
-    from coach.devices import choose_devices, load_sounddevice
+    """The devices chosen from flags (or the config), opened lazily by ``start``.
 
-    sd = load_sounddevice()
+    ``audio.api``: PulseAudio's native API when both sides are sources of a
+    running server (coach/pulse_capture.py: no threads, a fraction of the CPU),
+    else PortAudio through sounddevice.
+    """
+    from coach.capture import LiveCapture
+
     mic_spec = config.audio.mic if mic is None else mic
     lb_spec = config.audio.loopback if loopback is None else loopback
     mic_why = "--mic" if mic is not None else "audio.mic"
     lb_why = "--loopback" if loopback is not None else "audio.loopback"
+    api = config.audio.api
+    grid = config.vad.frame_ms * SAMPLE_RATE_HZ // 1000  # blocks of whole VAD frames
+    if api != "portaudio":
+        native = _pulse_capture(mic_spec, lb_spec, mic_why, lb_why, api == "pulseaudio", grid)
+        if native is not None:
+            return native
+
+    from coach.devices import choose_devices, load_sounddevice
+
+    sd = load_sounddevice()
 
     def resolve() -> tuple[Any, Any]:
         return choose_devices(sd, mic_spec, lb_spec, mic_why, lb_why)
 
     chosen = resolve()
-    return LiveCapture(chosen[0], chosen[1], sd, resolve=lambda side: resolve()[side])
+    return LiveCapture(
+        chosen[0], chosen[1], sd, resolve=lambda side: resolve()[side], grid_frames=grid
+    )
+
+
+def _pulse_capture(
+    mic_spec: str, lb_spec: str, mic_why: str, lb_why: str, required: bool, grid: int
+) -> Source | None:
+    """Both sides through PulseAudio's native API, or None to use PortAudio."""
+    from coach.capture import LiveCapture
+    from coach.devices import HOW_TO_PICK, choose_pulse, pulse_sources
+    from coach.pulse import PulseUnavailable, load
+
+    try:
+        load()
+    except PulseUnavailable as e:
+        if required:
+            raise CoachError(
+                f'audio.api = "pulseaudio" but libpulse cannot be loaded ({e}); '
+                'install libpulse0 or set audio.api = "auto"'
+            ) from None
+        return None
+    sources = pulse_sources()
+    if sources is None:
+        if required:
+            raise CoachError(
+                'audio.api = "pulseaudio" but no PulseAudio/PipeWire server answers (pactl); '
+                f"is it running? {HOW_TO_PICK}"
+            )
+        return None
+
+    def resolve(side: int) -> Any:
+        role, spec, why = ("mic", mic_spec, mic_why) if side == 0 else ("loopback", lb_spec, lb_why)
+        choice = choose_pulse(role, spec, why if spec else "default", pulse_sources() or [])
+        if choice is None:
+            raise CoachError(
+                f"no PulseAudio source for the {role} matching {spec!r} ({why}); "
+                f"PulseAudio sources: {', '.join(sources or []) or 'none'}; {HOW_TO_PICK}"
+            )
+        return choice
+
+    try:
+        chosen = resolve(0), resolve(1)
+    except CoachError:
+        if required:
+            raise
+        return None  # a PortAudio device name or index: PortAudio opens both
+    from coach.pulse_capture import PulseInput
+
+    return LiveCapture(
+        chosen[0], chosen[1], source_input=PulseInput(), resolve=resolve, grid_frames=grid
+    )
 
 
 # -- coach devices ------------------------------------------------------------------

@@ -477,7 +477,7 @@ def test_a_full_queue_drops_blocks_and_counts_them_and_overflows_are_counted() -
     assert state.counters["mic"]["overflows"] == 1
     assert "mic: 26 blocks dropped" in state.warnings
     cap.read(0.0)
-    assert cap.queue.qsize() == 0
+    assert cap.input.queue.qsize() == 0
 
 
 def test_a_lost_mic_is_reported_the_loopback_keeps_going_and_the_mic_comes_back() -> None:
@@ -714,3 +714,141 @@ def test_sigterm_ctrl_c_and_hangup_end_the_call_with_the_report_and_exit_0(
     assert stats["event"] == "stats" and stats["end_reason"] == reason
     assert 0.5 < stats["duration_s"] < 10
     assert "Call report" in err
+
+
+# -- whole VAD frames, and PulseAudio's native API without a server ------------------
+
+
+def test_blocks_end_on_whole_vad_frames_and_the_shortfall_is_known() -> None:
+    al = Aligner(0.0, grid_frames=480)
+    al.push(0, np.ones(700, np.float32), 0.05)
+    al.push(1, np.ones(1000, np.float32), 0.05)
+    block = al.pop(0.05)
+    assert block is not None and block.shape == (2, 480)  # 700 known on both: one frame
+    assert al.short_frames(0.05) == 260  # the mic needs 260 more for the next frame
+    al.push(0, np.ones(300, np.float32), 0.07)
+    block = al.pop(0.07)
+    assert block is not None and block.shape == (2, 480) and al.emitted == 960
+
+
+class FakeRecord:
+    def __init__(self, conn: FakeConnection, source: str | None) -> None:
+        self.conn, self.source, self.queued, self.closed = conn, source, b"", False
+
+    @property
+    def ready(self) -> bool:
+        return not self.closed and not self.conn.failed
+
+    def read(self) -> bytes:
+        data, self.queued = self.queued, b""
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeConnection:
+    """The face of coach.pulse.PulseConnection that coach.pulse_capture uses."""
+
+    made: list[FakeConnection] = []
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.pumps = 0
+        self.streams: list[FakeRecord] = []
+        self.closed = False
+        FakeConnection.made.append(self)
+
+    def open(self, source: str | None, name: str) -> FakeRecord:
+        stream = FakeRecord(self, source)
+        self.streams.append(stream)
+        return stream
+
+    def pump(self) -> None:
+        self.pumps += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def pulse_capture(clock: FakeClock) -> tuple[LiveCapture, Any]:
+    from coach.pulse_capture import PulseInput
+
+    FakeConnection.made = []
+    src = PulseInput(clock=clock, connect=FakeConnection)  # type: ignore[arg-type]
+    cap = LiveCapture(MIC, LOOPBACK, source_input=src, clock=clock, sleep=clock.sleep,
+                      grid_frames=480)
+    cap.start()
+    return cap, src
+
+
+def test_native_pulse_capture_looks_again_when_the_next_whole_frame_is_due() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock)
+    conn = FakeConnection.made[0]
+    assert [s.stream.source for s in cap.sides] == ["coach_mic", "coach_spk.monitor"]
+    mic, lb = conn.streams
+    mic.queued = lb.queued = np.zeros(480, np.float32).tobytes()
+    assert cap.read(0.1) == [] and cap.listening  # the first audio only starts the call
+    mic.queued = lb.queued = np.ones(400, np.float32).tobytes()
+    t0 = clock.now
+    assert cap.read(0.1) == []  # 400 frames: not a whole 480-frame block yet
+    mic.queued = lb.queued = np.ones(100, np.float32).tobytes()
+    blocks = cap.read(0.1)
+    # a tick (30 ms) for the first 400, then just until the 80 missing frames
+    # (5 ms) were due, plus the 2 ms margin
+    assert clock.now - t0 == pytest.approx(0.03 + 0.005 + 0.002, abs=1e-6)
+    assert len(blocks) == 1 and blocks[0].shape == (2, 480)
+    state = cap.state()
+    assert state.counters["mic"]["api"] == "pulseaudio"
+
+
+def test_native_pulse_capture_survives_a_dead_server_with_a_new_connection() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock)
+    first = FakeConnection.made[0]
+    for s in first.streams:
+        s.queued = np.zeros(480, np.float32).tobytes()
+    cap.read(0.0)
+    assert cap.listening
+    first.failed = True  # the server died: both streams end at once
+    clock.now += 0.1
+    cap.read(0.0)
+    assert all(h.lost for h in cap.health)
+    assert "mic lost" in " ".join(cap.state().warnings)
+    clock.now += REOPEN_EVERY_S + 0.1
+    cap.read(0.0)
+    assert first.closed and len(FakeConnection.made) == 2  # one reconnect brings both back
+    second = FakeConnection.made[1]
+    for s in second.streams:
+        s.queued = np.zeros(480, np.float32).tobytes()
+    clock.now += 0.05
+    cap.read(0.0)
+    assert not any(h.lost for h in cap.health)
+    assert [cap.state().counters[r]["reopens"] for r in ("mic", "loopback")] == [1, 1]
+
+
+def test_pulse_sources_are_chosen_by_default_or_by_name_and_indexes_are_portaudios(
+    pulse_server: None,
+) -> None:
+    mic = devices.choose_pulse("mic", "", "default", ["x"])
+    assert mic is not None and mic.pulse_source is None  # the server's default, followed
+    assert mic.label == "alsa_input.usb-headset"
+    lb = devices.choose_pulse("loopback", "", "default", [])
+    assert lb is not None and lb.pulse_source == "alsa_output.usb-headset.monitor"
+    sources = ["alsa_output.usb-headset.monitor", "alsa_input.usb-headset"]
+    named = devices.choose_pulse("mic", "INPUT.usb", "--mic", sources)
+    assert named is not None and named.pulse_source == "alsa_input.usb-headset"
+    assert devices.choose_pulse("mic", "3", "--mic", sources) is None  # a PortAudio index
+    assert devices.choose_pulse("mic", "Yeti", "--mic", sources) is None  # maybe PortAudio's
+
+
+def test_coach_start_through_pulseaudio_without_a_server_says_what_to_do(
+    tmp_path: Path, no_pulse: None
+) -> None:
+    config = quiet_config(tmp_path)
+    config.write_text(config.read_text() + '[audio]\napi = "pulseaudio"\n')
+    result = CliRunner().invoke(app, ["start", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "no PulseAudio/PipeWire server answers" in result.stderr
+    assert "Traceback" not in result.output

@@ -58,9 +58,13 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def played(pulse: VirtualPulse, tmp_path_factory: pytest.TempPathFactory) -> LiveCall:
-    return live_call(pulse, DEMO_CALL, tmp_path_factory.mktemp("call"), margin_s=3.0)
+@pytest.fixture(scope="module", params=["pulseaudio", "portaudio"])
+def played(
+    request: pytest.FixtureRequest, pulse: VirtualPulse, tmp_path_factory: pytest.TempPathFactory
+) -> LiveCall:
+    """The demo call through each way of recording: PulseAudio's own API and PortAudio."""
+    config = QUIET_CONFIG + f'\n[audio]\napi = "{request.param}"\n'
+    return live_call(pulse, DEMO_CALL, tmp_path_factory.mktemp("call"), config, margin_s=3.0)
 
 
 def test_the_daemon_listens_before_anything_is_played(played: LiveCall) -> None:
@@ -112,9 +116,15 @@ def test_nothing_was_dropped_or_lost_on_the_way(played: LiveCall) -> None:
     assert "Traceback" not in played.daemon.stderr
 
 
-def test_the_devices_were_the_virtual_defaults(played: LiveCall) -> None:
+def test_the_devices_were_the_virtual_defaults_through_the_api_asked_for(
+    played: LiveCall,
+) -> None:
     assert "coach_mic" in played.stats["capture"]["mic"]["device"]
     assert played.stats["capture"]["loopback"]["device"] == "coach_spk.monitor"
+    api = played.daemon.args[played.daemon.args.index("--config") + 1]
+    config = Path(api).read_text(encoding="utf-8")
+    for side in ("mic", "loopback"):
+        assert f'api = "{played.stats["capture"][side]["api"]}"' in config
 
 
 def test_the_report_follows_on_stderr(played: LiveCall) -> None:

@@ -1,0 +1,153 @@
+"""The live capture's input on PulseAudio/PipeWire, through the native API (coach/pulse.py).
+
+Plugs into :class:`coach.capture.LiveCapture` beside the PortAudio input: the
+same alignment, loss handling and reopening, with two differences that make it
+cheap. There are no callbacks and no threads: the capture loop itself runs the
+connection every :data:`TICK_S` and takes whatever both streams received since.
+And one connection serves both sides, so a dead server is noticed on both at
+once and one reconnect brings both back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from coach.devices import HOW_TO_PICK, DeviceChoice
+from coach.errors import CoachError
+from coach.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
+
+TICK_S = 0.03
+"""Longest wait between two looks at the connection."""
+MARGIN_S = 0.002
+"""A look is made this long after the audio for the next whole block should have
+arrived (fragments come every 2-8 ms), and again after this long while it has not."""
+
+
+class PulseSide:
+    """One side's record stream; the same face as ``capture.SideStream``."""
+
+    def __init__(self, side: int, choice: DeviceChoice, owner: PulseInput) -> None:
+        self.side = side
+        self.choice = choice
+        self.owner = owner
+        self.stream: RecordStream | None = None
+        self.generation = 0
+        self.dropped = 0
+        self.overflows = 0
+        """Always 0: a record stream that is not read in time loses audio on the
+        server, which the aligner sees as a gap in the sample count."""
+        self.last_block_t: float | None = None
+        self.opened_at = 0.0
+
+    def open(self) -> None:
+        self.close()
+        self.generation += 1
+        self.last_block_t = None
+        self.opened_at = self.owner.clock()
+        conn = self.owner.connection(self.choice)
+        try:
+            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}")
+        except PulseError as e:
+            raise open_error(e, self.choice) from None
+
+    def close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.stream is not None and self.stream.ready
+
+
+class PulseInput:
+    """Both sides' record streams on one connection, read when audio is due."""
+
+    name = "pulseaudio"
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        tick_s: float = TICK_S,
+        connect: Callable[[], PulseConnection] = PulseConnection,
+    ) -> None:
+        self.clock = clock
+        self.tick_s = tick_s
+        self._connect = connect
+        self.conn: PulseConnection | None = None
+        self.sides: list[PulseSide] = []
+        self._next_pump = 0.0
+
+    def side(self, i: int, choice: DeviceChoice) -> PulseSide:
+        side = PulseSide(i, choice, self)
+        self.sides.append(side)
+        return side
+
+    def connection(self, choice: DeviceChoice) -> PulseConnection:
+        if self.conn is not None and self.conn.failed:
+            self.reset()
+        if self.conn is None:
+            try:
+                self.conn = self._connect()
+            except PulseError as e:
+                raise open_error(e, choice) from None
+        return self.conn
+
+    def due(self, wait_s: float) -> None:
+        """The audio still missing for the next whole block should take ``wait_s``."""
+        self._next_pump = self.clock() + min(self.tick_s, wait_s + MARGIN_S)
+
+    def collect(
+        self, max_wait_s: float, sleep: Callable[[float], None]
+    ) -> list[tuple[int, int, float, bytes]]:
+        """Wait until audio is due (at most ``max_wait_s``), then take what arrived."""
+        now = self.clock()
+        if self._next_pump - now > 0:
+            sleep(min(self._next_pump - now, max_wait_s))
+        now = self.clock()
+        if now < self._next_pump:
+            return []
+        self._next_pump = now + self.tick_s  # until the capture says when (due)
+        if self.conn is None:
+            return []
+        self.conn.pump()
+        items = []
+        for s in self.sides:
+            if s.stream is not None:
+                data = s.stream.read()
+                if data:
+                    items.append((s.side, s.generation, now, data))
+        return items
+
+    def reset(self) -> bool:
+        """Nothing is open: drop the connection, the next open makes a new one."""
+        for s in self.sides:
+            s.close()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        return True
+
+    def close(self) -> None:
+        self.reset()
+
+
+def open_error(e: PulseError, choice: DeviceChoice) -> CoachError:
+    """What went wrong opening ``choice``, in words, with the sources found."""
+    from coach.devices import pulse_sources
+
+    what = f"the {choice.role} ({choice.label}, {choice.why})"
+    sources = pulse_sources()
+    listing = "PulseAudio sources: " + (", ".join(sources or []) or "none")
+    if e.errno == ERR_NOENTITY and choice.pulse_source:
+        return CoachError(
+            f"cannot open {what}: the sound server has no source {choice.pulse_source!r}; "
+            f"{listing}; {HOW_TO_PICK}"
+        )
+    if sources is None:
+        return CoachError(
+            f"cannot open {what}: no PulseAudio/PipeWire server answers ({e}); is it "
+            f"running? {HOW_TO_PICK}"
+        )
+    return CoachError(f"cannot open {what}: {e}; {listing}; {HOW_TO_PICK}")
