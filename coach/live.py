@@ -672,6 +672,27 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
             console.print(f"  {role:<9} none: {e}", markup=False, highlight=False)
             continue
         console.print(f"  {role:<9} {c.label}  ({c.why})", markup=False, highlight=False)
+    console.print(f"  recorded through {_api_words(config, specs, sources)}", highlight=False)
+
+
+def _api_words(
+    config: Config, specs: tuple[tuple[str, str, str], ...], sources: list[str] | None
+) -> str:
+    """Which API ``coach start`` would record with (see ``start_capture``)."""
+    from coach.devices import choose_pulse
+    from coach.pulse import PulseUnavailable, load
+
+    if config.audio.api == "portaudio":
+        return 'PortAudio (audio.api = "portaudio")'
+    try:
+        load()
+    except PulseUnavailable:
+        return "PortAudio (libpulse is not available)"
+    if sources is not None and all(
+        choose_pulse(role, spec, why, sources) is not None for role, spec, why in specs
+    ):
+        return "PulseAudio's native API"
+    return "PortAudio"
 
 
 METER_FLOOR_DB = -60.0
