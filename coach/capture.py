@@ -57,6 +57,9 @@ INPUT_LATENCY_S = 0.06
 'low' default (40 ms) its thread sometimes spun at 15-20 % CPU here, and at
 100 ms the monitor source delivered ~40 ms later (measured through PulseAudio)."""
 REOPEN_EVERY_S = 3.0
+WATCH_EVERY_S = 0.1
+"""How often the streams' health is checked: each check asks both streams their
+state, a cost worth paying ten times a second, not with every block."""
 BOTH_LOST_END_S = 30.0
 
 NO_AUDIO_WARN_S = 3.0
@@ -407,6 +410,7 @@ class LiveCapture:
         self._next_reopen = [0.0, 0.0]
         self._both_lost_since: float | None = None
         self._started_at = 0.0
+        self._next_watch = 0.0
 
     # -- Source protocol -----------------------------------------------------------
     @property
@@ -430,7 +434,9 @@ class LiveCapture:
         for item in self.input.collect(max_wait_s, self.sleep):
             self._take(*item)
         now = self.clock()
-        self._watch(now)
+        if now >= self._next_watch:
+            self._next_watch = now + WATCH_EVERY_S
+            self._watch(now)
         if self.aligner is None:
             return []
         block = self.aligner.pop(now)
@@ -501,6 +507,8 @@ class LiveCapture:
         health = self.health[side]
         if not health.delivered:
             health.delivered = True
+        if health.lost:  # a reopened side is back with its first block
+            self._set_lost(side, False, t)
         if self.aligner is None:
             if all(h.delivered for h in self.health):
                 # both deliver: the call starts now; earlier audio is discarded

@@ -32,6 +32,7 @@ from coach.capture import (
     BOTH_LOST_END_S,
     QUEUE_BLOCKS,
     REOPEN_EVERY_S,
+    WATCH_EVERY_S,
     Aligner,
     LiveCapture,
     SourceState,
@@ -493,8 +494,8 @@ def test_a_lost_mic_is_reported_the_loopback_keeps_going_and_the_mic_comes_back(
     got = np.concatenate(out, axis=1)
     assert got.shape[1] >= 45 * BLOCK_FRAMES  # the customer side went on
     assert np.all(got[1] == np.float32(0.2)) and not got[0].any()
-    # reopened every few seconds
-    while clock.now < 1000 + REOPEN_EVERY_S + 0.2:
+    # reopened every few seconds (health is checked every WATCH_EVERY_S)
+    while clock.now < 1000 + REOPEN_EVERY_S + WATCH_EVERY_S + 0.2:
         out += step(cap, sd, clock, None, 0.2)
     assert len(sd.opened) == 3 and sd.opened[2].pulse_source == "coach_mic"
     step(cap, sd, clock, 0.1, 0.2)
