@@ -88,6 +88,7 @@ _NBINS = _HIST_HI - _HIST_LO
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
 _MODE_DB = 5  # the coupling is the densest this many dB of the histogram
 _MED = 5  # the detector's running median (subframes); it delays both sides alike
+_NEVER_QUIET = np.iinfo(np.int64).max // 4  # no floor from there (np.iinfo costs 3 us a call)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,9 @@ class LeakGate:
         self._margin = round(p.margin_db * 100)
         self._pre = np.float32(p.preemphasis)
         # samples
-        self._pend = [np.zeros(0, np.float32)] * 2  # per side: not yet a whole subframe
+        # per side, the samples not yet measured: pieces, joined when measured
+        # (a live block is copied once, not the growing rest at every block)
+        self._pend: list[list[np.ndarray]] = [[], []]
         self._prev = [np.float32(0.0)] * 2  # the sample before them (pre-emphasis)
         self._fed = 0  # mic samples fed
         self._released = 0  # ... and released
@@ -292,11 +295,11 @@ class LeakGate:
         if self._fed < (self.subframes - len(self._M) + self._hop) * SUB:
             # no hop completes: the detector measures when one does (a live
             # loop's 20 ms blocks cost little in between)
-            self._pend[0] = np.concatenate((self._pend[0], m32))
+            self._pend[0].append(m32.copy())
             if held == 0 and state.decided:  # nothing held back: straight through
                 self._released = self._fed
                 if not state.gating:
-                    self._pend[1] = np.concatenate((self._pend[1], l32))
+                    self._pend[1].append(l32.copy())
                     return m32, None
                 ahead = self._levels(1, l32)  # the gate needs the loop's levels now
                 if not len(ahead):
@@ -307,7 +310,7 @@ class LeakGate:
                 leak = self._gate(self._G[-(len(ahead) + self._d) :], state)
                 self._G = self._G[len(ahead) :]
                 return m32, leak
-            self._pend[1] = np.concatenate((self._pend[1], l32))
+            self._pend[1].append(l32.copy())
             self._mic = np.concatenate((self._mic, m32))
             return _EMPTY
         self._mic = np.concatenate((self._mic, m32)) if held else m32
@@ -390,10 +393,10 @@ class LeakGate:
     def _levels(self, ch: int, x: np.ndarray) -> np.ndarray:
         """Pre-emphasised energies of the subframes x completes, 0.01 dB, integers."""
         pend = self._pend[ch]
-        if len(pend):
-            x = np.concatenate((pend, x))
+        if pend:
+            x = np.concatenate((*pend, x))
         n = len(x) // SUB
-        self._pend[ch] = x[n * SUB :].copy()
+        self._pend[ch] = [x[n * SUB :].copy()] if len(x) > n * SUB else []
         if n == 0:
             return np.zeros(0, np.int64)
         x = x[: n * SUB]
@@ -433,7 +436,7 @@ class LeakGate:
             prev = int(e[start]) - self._rise
         h, v = heard[start:], e[start:]
         ramp = self._rise * np.cumsum(h, dtype=np.int64)
-        quiet = np.where(h, v, np.iinfo(np.int64).max // 4)
+        quiet = np.where(h, v, _NEVER_QUIET)
         floor[start:] = ramp + np.minimum(prev, np.minimum.accumulate(quiet - ramp))
         self._floor[ch] = int(floor[-1])
         return floor

@@ -133,6 +133,7 @@ class Timeline:
         self._pushed_starts = {side: 0 for side in Side}
         self._pushed_ends = {side: 0 for side in Side}
         self._phase = 0
+        self._known = 0  # known_ms (duration_ms + 1 once finished) while advance runs
         # floor state
         self.holder: Side | None = None
         self.floor_start_ms = 0
@@ -186,17 +187,18 @@ class Timeline:
     def advance(self) -> list[Nudge]:
         """Handle every instant that can be decided now; return new nudges."""
         first_new = len(self.record.nudges)
+        # the tracks do not change while the walks run: work out once how far
+        # they are known (the walks ask for every instant, 50 times a second live)
+        self._known = self.duration_ms + 1 if self.duration_ms is not None else self.known_ms
         self._sync_instants()
         while self._walk_floor() | self._walk_free():
             pass
         return self.record.nudges[first_new:]
 
     def _ready(self, t: int | None) -> bool:
-        if t is None:
-            return False
-        if self.duration_ms is not None:
-            return t <= self.duration_ms
-        return t < self.known_ms
+        """Whether the instant t can be handled: everything before it is known
+        (after `finish`: it is within the call)."""
+        return t is not None and t < self._known
 
     def _walk_floor(self) -> bool:
         walk, moved = self._floor_walk, False
@@ -221,7 +223,7 @@ class Timeline:
         elif self.duration_ms is not None:
             caught_up = self.duration_ms
         else:
-            caught_up = self.known_ms - 1
+            caught_up = self._known - 1
         limit = caught_up + self.timing.deepen_pause_ms
         while self._ready(t := walk.peek()) and t is not None and t <= limit:
             self._free_rules(t)
@@ -233,6 +235,8 @@ class Timeline:
         tm = self.timing
         floor, free = self._floor_walk, self._free_walk
         for side, track in self.tracks.items():
+            if self._pushed_starts[side] == len(track.starts) == self._pushed_ends[side]:
+                continue  # nothing new (all pushed, none tentative): most calls, live
             for i in range(self._pushed_starts[side], len(track.starts)):
                 floor.push(track.starts[i])
             self._pushed_starts[side] = len(track.starts)

@@ -55,6 +55,7 @@ prolong one.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -79,12 +80,19 @@ _AGC_STEP_DB = 6.0  # the gain before webrtcvad moves in steps of this
 _AGC_FRAMES = 32  # the AGC's level is the mean of this many loud frames (~1 s of speech)
 _BIN_MS = 5  # resolution of the transient test (ms)
 _BIN = _BIN_MS * SAMPLES_PER_MS
+_FRAME_BY_FRAME = 3  # blocks of up to this many frames go frame by frame (cheaper)
+_FIRST = np.zeros(1, np.intp)  # the index of a block's only frame
+_Ints = np.ndarray | list[int]  # per-frame integers: an array, or one frame's in a list
 
 
 try:  # the C call behind webrtcvad.Vad.is_speech, without its Python wrapper (4 us of 8)
     from _webrtcvad import process as _process
 except ImportError:  # pragma: no cover
     _process = None
+try:  # what np.einsum calls, without its dispatch wrapper (2.4 us of 5 on a live frame)
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover
+    _einsum = np.einsum
 
 
 @dataclass(frozen=True)
@@ -247,8 +255,11 @@ class SideVad:
 
     Per block, everything but the webrtcvad call is vectorised (energies, the
     noise floor, the gates, the grouping of speech frames into runs); Python
-    touches a frame only to call webrtcvad, and a run once.  Not thread-safe;
-    one instance per stream.
+    touches a frame only to call webrtcvad, and a run once.  A live block
+    completes only a frame or two: those go through `_frame`, the same steps
+    on Python scalars, since numpy's per-call overhead would dominate
+    (measured: ~50 us a frame instead of ~150 us).  Not thread-safe; one
+    instance per stream.
     """
 
     def __init__(self, params: VadParams = VadParams()) -> None:  # noqa: B008 - frozen
@@ -263,14 +274,16 @@ class SideVad:
         self._tail = round(params.tail_db * 100)
         self._min_level = round(params.min_level_dbfs * 100)
         self._pending = np.zeros(0, np.float32)  # samples not yet in a whole frame
-        self._prev = np.zeros(1, np.float32)  # the sample before them (pre-emphasis)
+        self._prev = np.float32(0.0)  # the sample before them (pre-emphasis)
+        self._pre = np.float32(params.preemphasis)
         self._samples = 0  # samples fed
         self._frames = 0  # frames processed
         self._floor: int | None = None  # noise floor, 0.01 dB (pre-emphasised)
         self._frames_seen = 0  # frames through the floor tracker so far
         self._initial_floor = round(_INITIAL_FLOOR_DBFS * 100)
-        self._agc_hist = np.zeros(0, np.int64)  # energies of the last loud frames (AGC)
+        self._agc_hist: list[int] = []  # energies of the last loud frames (AGC)
         self._boost_db = 0.0  # gain applied before webrtcvad (AGC)
+        self._scales: dict[float, np.float32] = {}  # `_scale` of each boost used
         self._prev_row: np.ndarray | None = None  # subframe powers of the last frame
         self._leak: np.ndarray | None = None  # leak powers of subframes not yet in a frame
         self._finished = False
@@ -299,7 +312,7 @@ class SideVad:
         if self._finished:
             raise CoachError("VAD stream already finished: start a new SideVad")
         x = np.asarray(samples)
-        if x.size and not np.issubdtype(x.dtype, np.floating):
+        if x.size and x.dtype.kind != "f":  # not np.issubdtype: 1.5 us, a live call's 5 %
             raise CoachError(f"VAD takes float samples in [-1, 1], got {x.dtype}")
         if x.ndim != 1:
             raise CoachError(f"VAD takes mono blocks (1-D), got shape {x.shape}")
@@ -307,6 +320,10 @@ class SideVad:
         subs = (self._samples + len(x)) // _SUB - self._samples // _SUB
         self._samples += len(x)
         queue = self._queue_leak(leak, subs) if leak is not None or self._leak is not None else None
+        if queue is None and len(self._pending) + len(x) < self._flen:
+            # a live block that completes no frame: only keep its samples
+            self._pending = np.concatenate((self._pending, x))
+            return self._update([])
         buf = np.concatenate((self._pending, x)) if len(self._pending) else x
         n = len(buf) // self._flen
         closed: list[tuple[int, int]] = []
@@ -340,8 +357,9 @@ class SideVad:
     # -- internals ------------------------------------------------------------
     def _queue_leak(self, leak: np.ndarray | None, subs: int) -> np.ndarray:
         """Leak powers of the subframes not yet in a processed frame, this block's included."""
-        add = np.zeros(subs)
-        if leak is not None:
+        if leak is None:
+            add = np.zeros(subs)
+        else:
             add = np.asarray(leak, dtype=np.float64)
             if add.shape != (subs,):
                 raise CoachError(f"leak: want {subs} subframe powers, not {add.shape}")
@@ -354,23 +372,18 @@ class SideVad:
     def _process(
         self, x: np.ndarray, n: int, closed: list[tuple[int, int]], leak: np.ndarray | None
     ) -> None:
-        p = self.params
-        # energies (pre-emphasised), per 10 ms subframe and per frame
-        y = np.empty_like(x)
-        if p.preemphasis:
-            y[0] = self._prev[0]
-            y[1:] = x[:-1]
-            y *= np.float32(p.preemphasis)
-            np.subtract(x, y, out=y)
-        else:
-            y[:] = x
-        self._prev = x[-1:].copy()
-        rows = y.reshape(-1, _SUB)
-        sub = np.einsum("ij,ij->i", rows, rows).reshape(n, self._nsub)
-        sub *= 1.0 / _SUB  # mean power per subframe
-        e = np.log10(sub.sum(axis=1) * (1.0 / self._nsub) + _POWER_EPS)
-        e *= 1000.0  # 0.01 dB
-        e = np.rint(e).astype(np.int64)
+        if n <= _FRAME_BY_FRAME:
+            # live blocks complete a frame or two: the same decisions, frame by
+            # frame on Python scalars (numpy calls on arrays of one or two cost
+            # more than the work)
+            flen, nsub = self._flen, self._nsub
+            for k in range(n):
+                part = None if leak is None else leak[k * nsub : (k + 1) * nsub]
+                self._frame(x[k * flen : (k + 1) * flen], closed, part)
+            return
+        y, sub, level = self._energies(x, n)
+        level *= 1000.0  # 0.01 dB
+        e = np.rint(level).astype(np.int64)
 
         # noise floor: floor[k] = min(e[k], floor[k-1] + rise), as a cumulative
         # minimum over the frames that carry any sound. Digital silence (a muted
@@ -408,17 +421,9 @@ class SideVad:
             sub = np.where(sub > lk, sub, 0.0)
 
         # webrtcvad, on every frame (its noise model adapts on the quiet ones)
-        pcm = self._pcm(x, n, e, loud)
-        step, flen = 2 * self._flen, self._flen
-        if _process is not None:
-            ptr = self._vad._vad
-            sr = SAMPLE_RATE
-            voiced = [_process(ptr, sr, pcm[i : i + step], flen) for i in range(0, n * step, step)]
-        else:  # pragma: no cover - the public wrapper: twice the cost
-            vad, sr = self._vad, SAMPLE_RATE
-            voiced = [vad.is_speech(pcm[i : i + step], sr) for i in range(0, n * step, step)]
-
-        speech = np.array(voiced, bool)
+        start = self._boost_db
+        changes = self._agc(e, loud) if self.params.agc_max_db else []
+        speech = np.array(self._webrtc(self._pcm(x, n, start, changes), n), bool)
         speech &= loud
         # loud frames webrtcvad missed (a final plosive, a fricative) may
         # extend a run's end within its hangover, never start or prolong it
@@ -431,29 +436,114 @@ class SideVad:
             speech[clicks] = False
             tail[clicks] = e[clicks] > floor[clicks] + self._tail
         if self._run_start is not None or speech.any():
-            self._runs(n, np.flatnonzero(speech), np.flatnonzero(tail), floor, sub, closed)
+            groups = _groups(np.flatnonzero(speech), self.params.hangover_frames)
+            tails = (np.flatnonzero(tail) + self._frames).tolist()
+            self._runs(n, groups, tails, floor, sub, closed)
         self._prev_row = sub[-1]
         self._frames += n
 
-    def _pcm(self, x: np.ndarray, n: int, e: np.ndarray, loud: np.ndarray) -> memoryview:
-        """16-bit PCM bytes for webrtcvad, boosted by the AGC frame by frame."""
+    def _frame(self, x: np.ndarray, closed: list[tuple[int, int]], leak: np.ndarray | None) -> None:
+        """`_process` of one frame, step for step, in Python scalars.
+
+        Every float that decides anything is computed by the same numpy
+        operations as there (or is exact), so the output stays independent of
+        the block sizes (tests/test_vad.py compares live blocks to whole files).
+        """
+        y, sub, level = self._energies(x, 1)
+        v = float(level[0] * np.float32(1000.0))  # 0.01 dB: rint(level * 1000), as there
+        e = round(v) if math.isfinite(v) else int(np.rint(level * 1000.0).astype(np.int64)[0])
+        heard = e > _DIGITAL_SILENCE
+        if heard:
+            if self._floor is None:
+                # the first sound: after digital silence it may be speech (see _process)
+                first = e if self._frames_seen == 0 else min(e, self._initial_floor)
+                self._floor = first - self._rise
+            self._floor = min(self._floor + self._rise, e)
+        floor = _NO_FLOOR if self._floor is None else self._floor
+        self._frames_seen += 1
+        audible = e > self._min_level
+        loud = audible and e > floor + self._gate
+        lk = None
+        if leak is not None:
+            lk = leak.reshape(1, self._nsub)
+            above = e > float(np.rint(1000.0 * np.log10(lk.mean(axis=1) + _POWER_EPS))[0])
+            loud = loud and above
+            audible = audible and above
+            sub = np.where(sub > lk, sub, 0.0)
+
+        # the AGC's step after this frame applies from the next one
         start = self._boost_db
-        changes = self._agc(e, loud) if self.params.agc_max_db else []
-        if x.max(initial=0.0) > 1.0 or x.min(initial=0.0) < -1.0:
+        if loud and self.params.agc_max_db:
+            self._agc_frame(e)
+        voiced = self._webrtc(self._pcm(x, 1, start, []), 1)[0]  # on every frame, as there
+        speech = loud and bool(voiced)
+        tail = audible and not speech and e > floor + self._tail
+        if speech and not self._sustained_frame(y, lk):  # a click: at most the end of a run
+            speech = False
+            tail = e > floor + self._tail
+        if self._run_start is not None or speech:
+            tails = [self._frames] if tail else []
+            self._runs(1, [[0, 0, 1]] if speech else [], tails, [floor], sub, closed)
+        self._prev_row = sub[-1]
+        self._frames += 1
+
+    def _energies(self, x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pre-emphasised samples, mean power per 10 ms subframe (n, nsub) and
+        log10 of each frame's mean power (float32)."""
+        y = np.empty_like(x)
+        pre = self._pre
+        if pre:  # y[k] = x[k] - pre * x[k-1]
+            np.multiply(x[:-1], pre, out=y[1:])
+            y[0] = self._prev * pre
+            np.subtract(x, y, out=y)
+        else:
+            y[:] = x
+        self._prev = x[-1]
+        rows = y.reshape(-1, _SUB)
+        sub = _einsum("ij,ij->i", rows, rows).reshape(n, self._nsub)
+        sub *= 1.0 / _SUB  # mean power per subframe
+        level: np.ndarray = np.log10(sub.sum(axis=1) * (1.0 / self._nsub) + _POWER_EPS)
+        return y, sub, level
+
+    def _webrtc(self, pcm: memoryview, n: int) -> list[bool]:
+        """webrtcvad's verdict on each of the n frames of pcm."""
+        step, flen = 2 * self._flen, self._flen
+        if _process is not None:
+            ptr, sr = self._vad._vad, SAMPLE_RATE
+            return [_process(ptr, sr, pcm[i : i + step], flen) for i in range(0, n * step, step)]
+        vad, sr = self._vad, SAMPLE_RATE  # pragma: no cover - the public wrapper: twice the cost
+        return [vad.is_speech(pcm[i : i + step], sr) for i in range(0, n * step, step)]
+
+    def _pcm(
+        self, x: np.ndarray, n: int, start: float, changes: list[tuple[int, float]]
+    ) -> memoryview:
+        """16-bit PCM bytes for webrtcvad, boosted by the AGC frame by frame
+        (`start` dB, then the `changes` from `_agc`)."""
+        # (the ufuncs' reduce directly: x.max()'s wrapper costs as much again)
+        if np.maximum.reduce(x) > 1.0 or np.minimum.reduce(x) < -1.0:
             x = np.clip(x, -1.0, 1.0)
         pcm = np.empty(len(x), np.int16)
         if not changes and not start:
             # one pass, float to int16; |x| <= 1 so 32767 cannot overflow
             np.multiply(x, np.float32(32767.0), out=pcm, casting="unsafe")
         else:
-            gain = np.full(n, start)
-            for k, b in changes:
-                gain[k:] = b
-            scale = (32767.0 * 10.0 ** (gain / 20.0)).astype(np.float32)
-            scaled = x.reshape(n, -1) * scale[:, None]
+            if changes:
+                gain = np.full(n, start)
+                for k, b in changes:
+                    gain[k:] = b
+                scaled = x.reshape(n, -1) * _scale(gain)[:, None]
+            else:  # one gain (a live block): the same product, per sample
+                scaled = x * self._scale_of(start)
             np.clip(scaled, -32768.0, 32767.0, out=scaled)
             pcm[:] = scaled.ravel()
         return memoryview(pcm.data).cast("B")
+
+    def _scale_of(self, boost: float) -> np.float32:
+        """`_scale` of one boost, cached (the AGC moves in a few steps)."""
+        scale = self._scales.get(boost)
+        if scale is None:
+            scale = self._scales[boost] = _scale(np.full(1, boost))[0]
+        return scale
 
     def _agc(self, e: np.ndarray, loud: np.ndarray) -> list[tuple[int, float]]:
         """Boost changes in this block: (first frame it applies to, boost dB).
@@ -465,14 +555,14 @@ class SideVad:
         if not len(idx):
             return []
         p = self.params
-        hist = np.concatenate((self._agc_hist, e[idx]))
+        hist = np.concatenate((np.array(self._agc_hist, np.int64), e[idx]))
         sums = np.concatenate(([0], np.cumsum(hist)))
         ends = np.arange(len(self._agc_hist) + 1, len(hist) + 1)
         starts = np.maximum(ends - _AGC_FRAMES, 0)
         level = (sums[ends] - sums[starts]) / (ends - starts) / 100.0
         want = np.clip(p.agc_target_dbfs - level, 0.0, p.agc_max_db)
         step = _AGC_STEP_DB
-        self._agc_hist = hist[-(_AGC_FRAMES - 1) :]
+        self._agc_hist = hist[-(_AGC_FRAMES - 1) :].tolist()
         changes: list[tuple[int, float]] = []
         boost, pos = self._boost_db, 0
         while True:
@@ -489,6 +579,18 @@ class SideVad:
         self._boost_db = boost
         return changes
 
+    def _agc_frame(self, e: int) -> None:
+        """`_agc` for one loud frame (its change applies from the next frame)."""
+        p, hist, step = self.params, self._agc_hist, _AGC_STEP_DB
+        hist.append(e)
+        # the same float64 operations on the same exact integer sum
+        level = sum(hist) / len(hist) / 100.0
+        del hist[: -(_AGC_FRAMES - 1)]
+        want = min(max(p.agc_target_dbfs - level, 0.0), p.agc_max_db)
+        boost = self._boost_db
+        if want > boost + 1.5 * step or want < boost - 0.5 * step:
+            self._boost_db = boost + (step if want > boost else -step)
+
     def _sustained(
         self, y: np.ndarray, n: int, idx: np.ndarray, leak: np.ndarray | None
     ) -> np.ndarray | None:
@@ -504,7 +606,7 @@ class SideVad:
         if not p.transient_db or p.frame_ms < 20 or not len(idx):
             return None
         bins = y.reshape(n, -1, _BIN)[idx]
-        be = np.einsum("ijk,ijk->ij", bins, bins)
+        be = _einsum("ijk,ijk->ij", bins, bins)
         if leak is not None:
             per_bin = np.repeat(leak[idx], SUBFRAME_MS // _BIN_MS, axis=1) * _BIN
             be = np.maximum(be - per_bin, 0.0)
@@ -513,26 +615,31 @@ class SideVad:
         ok: np.ndarray = near.all(axis=1)
         return ok
 
+    def _sustained_frame(self, y: np.ndarray, leak: np.ndarray | None) -> bool:
+        """`_sustained` of a block's only frame: the same float32 operations,
+        on numpy scalars past the einsum (cheaper than ufuncs on arrays of 5)."""
+        p = self.params
+        if leak is not None or not p.transient_db or p.frame_ms < 20:
+            ok = self._sustained(y, 1, _FIRST, leak)
+            return ok is None or bool(ok[0])
+        bins = y.reshape(1, -1, _BIN)
+        be = list(_einsum("ijk,ijk->ij", bins, bins)[0])  # float32 scalars
+        win = [a + b for a, b in zip(be[:-1], be[1:], strict=True)]  # float32 sums
+        least = max(win) * np.float32(10.0 ** (-p.transient_db / 10.0))
+        return all(w >= least for w in win)
+
     def _runs(
         self,
         n: int,
-        speech: np.ndarray,
-        tail: np.ndarray,
-        floor: np.ndarray,
+        groups: list[list[int]],
+        tails: list[int],
+        floor: _Ints,
         sub: np.ndarray,
         closed: list[tuple[int, int]],
     ) -> None:
-        """Group the block's speech frames (local indices) into runs."""
+        """The block's runs of speech frames (`_groups`, local indices) and
+        loud tail frames (`tails`, global) join or close the run."""
         hang, i0 = self.params.hangover_frames, self._frames
-        # runs of speech frames whose gaps are within the hangover: [first, last, count]
-        groups: list[list[int]] = []
-        if len(speech):
-            cut = np.flatnonzero(np.diff(speech) > hang + 1)
-            firsts = np.concatenate((speech[:1], speech[cut + 1])).tolist()
-            lasts = np.concatenate((speech[cut], speech[-1:])).tolist()
-            counts = np.diff(np.concatenate(([0], cut + 1, [len(speech)]))).tolist()
-            groups = [list(g) for g in zip(firsts, lasts, counts, strict=True)]
-        tails = (tail + i0).tolist()
         if self._run_start is not None:
             if groups and i0 + groups[0][0] - self._voiced <= hang + 1:
                 _, last, count = groups.pop(0)
@@ -552,7 +659,7 @@ class SideVad:
         """Power of floor + edge_db (floor in 0.01 dB)."""
         return float(10.0 ** (floor_cb / 1000.0 + self.params.edge_db / 10.0))
 
-    def _begin(self, i: int, floor: np.ndarray, sub: np.ndarray) -> None:
+    def _begin(self, i: int, floor: _Ints, sub: np.ndarray) -> None:
         """Open a run at speech frame i: start at its first subframe above the edge."""
         k = i - self._frames
         row, thr = sub[k], self._thr(int(floor[k]))
@@ -571,14 +678,14 @@ class SideVad:
         self._run_start = max(start, self._closed_end)
         self._run_count = 0
 
-    def _extend(self, i: int, count: int, floor: np.ndarray, sub: np.ndarray) -> None:
+    def _extend(self, i: int, count: int, floor: _Ints, sub: np.ndarray) -> None:
         """Speech frames up to frame i (count of them) join the run."""
         k = i - self._frames
         self._run_count += count
         self._voiced = self._last = i
         self._last_row, self._last_thr = sub[k], self._thr(int(floor[k]))
 
-    def _tail_end(self, tails: list[int], floor: np.ndarray, sub: np.ndarray) -> None:
+    def _tail_end(self, tails: list[int], floor: _Ints, sub: np.ndarray) -> None:
         """Let the latest loud frame within the hangover end the run."""
         j = bisect_right(tails, self._voiced + self.params.hangover_frames) - 1
         if j >= 0 and tails[j] > self._last:
@@ -608,3 +715,21 @@ class SideVad:
         if self._run_count < self.params.onset_frames:
             return VadUpdate(closed, self._run_start, None)
         return VadUpdate(closed, self._end_ms(), self._run_start)
+
+
+def _groups(frames: np.ndarray, hang: int) -> list[list[int]]:
+    """Runs of speech frames (indices, in order) whose gaps are within the
+    hangover: [first, last, count] each."""
+    if not len(frames):
+        return []
+    cut = np.flatnonzero(np.diff(frames) > hang + 1)
+    firsts = np.concatenate((frames[:1], frames[cut + 1])).tolist()
+    lasts = np.concatenate((frames[cut], frames[-1:])).tolist()
+    counts = np.diff(np.concatenate(([0], cut + 1, [len(frames)]))).tolist()
+    return [list(g) for g in zip(firsts, lasts, counts, strict=True)]
+
+
+def _scale(gain_db: np.ndarray) -> np.ndarray:
+    """float32 factors from [-1, 1] to 16-bit PCM boosted by gain_db."""
+    scale: np.ndarray = (32767.0 * 10.0 ** (gain_db / 20.0)).astype(np.float32)
+    return scale

@@ -317,6 +317,17 @@ def test_live_sized_blocks_match_whole_file() -> None:
         assert run(x, block=320)[0] == whole
 
 
+@pytest.mark.parametrize("block", [160, 320, 640, 1440])
+def test_live_blocks_match_whole_file_when_boosted_or_clipped(block: int) -> None:
+    """Live blocks go frame by frame (SideVad._frame): the AGC's boost and the
+    clipping of out-of-range samples there are those of the whole file."""
+    quiet = place(pink(5.0, -60, seed=10), 1.0, vowel(2.0)) * np.float32(10 ** (-35 / 20))
+    for x in (quiet, SPEECHY * np.float32(3.0), np.concatenate([np.zeros(SR, np.float32), quiet])):
+        whole, _ = run(x)
+        assert whole
+        assert run(x, block=block)[0] == whole
+
+
 def test_latency_of_settled_is_small() -> None:
     """While someone speaks steadily, settled_ms trails the audio by < 2 frames."""
     vad = SideVad()
