@@ -46,6 +46,11 @@ ERR_NOENTITY = 5
 
 _vp, _cp, _ci, _u32 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint32
 
+try:  # the peek/copy/drop loop in C (coach/_pulse_drain.c), built when a compiler was there
+    from coach._pulse_drain import drain as _drain
+except ImportError:  # pragma: no cover - the same loop runs in Python
+    _drain = None
+
 
 class _SampleSpec(ctypes.Structure):
     _fields_ = [("format", _ci), ("rate", _u32), ("channels", ctypes.c_uint8)]
@@ -147,6 +152,10 @@ class RecordStream:
         self._peek, self._drop = lib.stream_peek, lib.stream_drop
         self._data, self._size = ctypes.c_void_p(), ctypes.c_size_t()
         self._pdata, self._psize = ctypes.byref(self._data), ctypes.byref(self._size)
+        self._peek_addr = ctypes.cast(lib.stream_peek, _vp).value or 0
+        self._drop_addr = ctypes.cast(lib.stream_drop, _vp).value or 0
+        self.native = _drain is not None
+        """Drain in C (True when coach._pulse_drain was built); tests switch it off."""
         if lib.stream_connect_record(self._ptr, dev, ctypes.byref(attr), _STREAM_ADJUST_LATENCY):
             err = conn.error(f"cannot record from {source or 'the default source'}")
             self.close()
@@ -175,6 +184,8 @@ class RecordStream:
         ptr = self._ptr
         if not ptr:
             return b""
+        if _drain is not None and self.native:
+            return bytes(_drain(self._peek_addr, self._drop_addr, ptr))
         peek, drop, pdata, psize = self._peek, self._drop, self._pdata, self._psize
         data, size, string_at = self._data, self._size, ctypes.string_at
         parts = []

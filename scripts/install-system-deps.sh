@@ -6,13 +6,17 @@
 #   pulseaudio, pulseaudio-utils   sound server and pactl/parec/paplay (live tests)
 #   espeak-ng, sox      synthetic speech and audio tools for tests
 #   libsndfile1         soundfile (decoding WAV/FLAC/OGG)
+#   strace              the privacy tests watch every file and socket
+#   gcc, libc6-dev, python3-dev   build coach/_pulse_drain.c (optional: without
+#                       them capture drains its streams in Python, ~0.5 % more CPU)
 #
 # Fast path: when everything is installed already this exits within a second.
 # Not root: uses sudo when available, otherwise prints what to install and
 # carries on (exit 0), so `make test` still gets as far as it can.
 set -euo pipefail
 
-PACKAGES=(libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox libsndfile1 strace)
+PACKAGES=(libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox libsndfile1 strace
+          gcc libc6-dev python3-dev)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-system-deps: not a Debian/Ubuntu system; make sure these are installed:" \
