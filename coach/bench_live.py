@@ -162,6 +162,9 @@ class Daemon:
     events: list[Event] = field(default_factory=list)
     stderr: str = ""
     maxrss_kb: int = 0
+    """Its peak RSS: the kernel's high-water mark (VmHWM) of its own memory,
+    sampled while it runs. Not wait4's ru_maxrss: Linux carries the RSS of the
+    forked copy of the parent (a big bench process) over into the child's."""
     proc: subprocess.Popen[str] | None = None
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -177,7 +180,22 @@ class Daemon:
         )
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._watch_memory, daemon=True).start()
         return self
+
+    def _watch_memory(self) -> None:
+        assert self.proc is not None
+        path = f"/proc/{self.proc.pid}/status"
+        while True:  # not proc.poll(): that could reap the child before wait() does
+            try:
+                with open(path) as f:
+                    hwm = [int(x.split()[1]) for x in f if x.startswith("VmHWM:")]
+            except (OSError, ValueError):
+                return  # gone
+            if not hwm:
+                return  # a zombie: its memory is gone
+            self.maxrss_kb = max(self.maxrss_kb, hwm[0])
+            time.sleep(0.05)
 
     def _read_events(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -215,13 +233,12 @@ class Daemon:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait(self, timeout_s: float) -> int:
-        """Its exit status; also records its peak RSS (wait4's rusage)."""
+        """Its exit status."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
-                self.maxrss_kb = int(usage.ru_maxrss)
                 self.proc.returncode = os.waitstatus_to_exitcode(status)
                 time.sleep(0.1)  # let the readers drain the pipes
                 return self.proc.returncode
