@@ -179,12 +179,13 @@ class Aligner:
         self.emitted = target
         return out
 
-    def short_frames(self, now: float) -> int:
-        """Frames the live sides still lack for the next block ``pop`` would give."""
+    def short_frames(self, now: float, want: int = 0) -> int:
+        """Frames the live sides still lack for the next block ``pop`` would give,
+        or for the call to reach ``want`` frames if that is further."""
         live = [self.pos[side] for side in (0, 1) if self.live(side, now)]
         if not live:
             return 0
-        return max(0, self.emitted + self.grid - min(live))
+        return max(0, max(self.emitted + self.grid, want) - min(live))
 
     def _take(self, side: int, row: np.ndarray, first: int) -> int:
         """Copy this side's pending frames in ``[first, first + len(row))`` into ``row``."""
@@ -411,6 +412,7 @@ class LiveCapture:
         self._both_lost_since: float | None = None
         self._started_at = 0.0
         self._next_watch = 0.0
+        self._want = 0
 
     # -- Source protocol -----------------------------------------------------------
     @property
@@ -440,10 +442,15 @@ class LiveCapture:
         if self.aligner is None:
             return []
         block = self.aligner.pop(now)
-        # when the next whole block should be here: an input that is polled
+        # when the audio wanted next should be here: an input that is polled
         # (PulseInput) looks again just then rather than on a fixed tick
-        self.input.due(self.aligner.short_frames(now) / SAMPLE_RATE_HZ)
+        self.input.due(self.aligner.short_frames(now, self._want) / SAMPLE_RATE_HZ)
         return [] if block is None else [block]
+
+    def want(self, frames: int) -> None:
+        """The loop needs nothing before the call reaches ``frames``: a polled
+        input may sleep until then (blocks still come as they are ready)."""
+        self._want = frames
 
     def close(self) -> None:
         for s in self.sides:

@@ -416,6 +416,22 @@ def run_live(
             if panel_errors == 1:
                 sys.stderr.write(f"coach: the panel failed ({type(e).__name__}); still listening\n")
 
+    # audio is gathered and fed when something can be due (next_feed_samples):
+    # the same nudges at the same audio time as feeding every frame, fewer calls
+    gathered: list[np.ndarray] = []
+    feed_at = 0
+    want = getattr(source, "want", None)
+
+    def feed_gathered() -> None:
+        if not gathered:
+            return
+        block = gathered[0] if len(gathered) == 1 else np.concatenate(gathered, axis=1)
+        gathered.clear()
+        if limit is not None:
+            block = block[:, : max(0, limit - analyzer.samples)]
+        for nudge in analyzer.feed(block):
+            show(nudge)
+
     stop = stop or StopRequest()
     reason = "stopped"
     announced = False
@@ -441,12 +457,13 @@ def run_live(
                     events.emit("listening")
                     say("listening")
                 if blocks:
-                    # one call for all that came: the analyzer's cost is per call
-                    block = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
-                    if limit is not None:
-                        block = block[:, : max(0, limit - analyzer.samples)]
-                    for nudge in analyzer.feed(block):
-                        show(nudge)
+                    gathered.extend(blocks)
+                    have = analyzer.samples + sum(b.shape[1] for b in gathered)
+                    if have >= feed_at or (limit is not None and have >= limit):
+                        feed_gathered()
+                        feed_at = analyzer.next_feed_samples()
+                        if want is not None:
+                            want(feed_at)
                 now = clock()
                 if log is not None and now >= next_check:
                     next_check = now + WARN_CHECK_S
@@ -463,6 +480,7 @@ def run_live(
                 draw(live)
     finally:
         source.close()
+    feed_gathered()  # nothing heard is lost
     try:
         for nudge in analyzer.finish():
             show(nudge, during_call=False)

@@ -22,7 +22,10 @@ from coach.errors import CoachError
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
-from coach.vad import SAMPLE_RATE, SideVad, VadParams
+from coach.vad import SAMPLE_RATE, SideVad, VadParams, latency_bound_ms
+
+LAZY_MAX_MS = 150
+"""Longest a live loop holds audio back from the analyzer when nothing is due."""
 
 if TYPE_CHECKING:
     from coach.transcribe import Transcriber, TranscriptionStage
@@ -65,6 +68,8 @@ class CallAnalyzer:
         self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode, echo)
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
+        self.frame_samples = params.frame_ms * SAMPLE_RATE // 1000
+        self._lazy_samples = _lazy_step_ms(Timing.from_config(config), params) * SAMPLE_RATE // 1000
 
     @property
     def now_ms(self) -> int:
@@ -87,6 +92,25 @@ class CallAnalyzer:
         if self.transcription is not None:  # never waits in live mode
             self.transcription.step(self.timeline)
         return self.timeline.advance()
+
+    def next_feed_samples(self) -> int:
+        """When a live loop should feed next: the sample count to gather up to.
+
+        The next VAD frame while something is due (the timeline's next instant
+        has been heard or is within a frame); otherwise just past that instant,
+        and at most :func:`_lazy_step_ms` ahead, so that nothing unheard yet can
+        come due in between. A nudge is found at the same audio time as with
+        feeding every frame, for a fraction of the calls (each has a fixed cost).
+        """
+        frame, now = self.frame_samples, self.samples
+        step = max(frame, self._lazy_samples)
+        t = self.timeline.next_instant_ms()
+        if t is not None:
+            due = (t + 1) * SAMPLE_RATE // 1000  # the audio just past t
+            if due <= now + frame:
+                return now + frame
+            step = min(step, due - now)
+        return now + -(-step // frame) * frame
 
     def _nudged(self, nudge: Nudge) -> None:
         if self.transcription is not None:  # a deepen nudge quotes the story
@@ -131,6 +155,29 @@ class CallAnalyzer:
         if warnings:
             stats["warnings"] = list(stats.get("warnings", [])) + warnings
         return stats
+
+
+def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
+    """How far ahead a live loop may gather audio while nothing is due (ms).
+
+    Speech not heard yet can make an instant due no sooner than the shortest
+    delay any rule or track puts after a boundary (a gap becoming final, a
+    pause, a silence...), and the VAD reports a boundary up to
+    ``latency_bound_ms`` after it: gathering for less than the difference
+    never delays a decision. 0 when the configured delays are too short for it.
+    """
+    shortest = min(
+        timing.merge_gap_ms,
+        timing.pause_ms,
+        timing.floor_gap_ms,
+        timing.backchannel_max_ms,
+        timing.deepen_pause_ms,
+        timing.summarise_silence_ms,
+        timing.acknowledge_after_ms,
+        timing.rep_monologue_max_ms,
+        1000,  # talk_less is decided at whole seconds
+    )
+    return max(0, min(LAZY_MAX_MS, shortest - latency_bound_ms(params)))
 
 
 def analyze_segments(

@@ -195,6 +195,22 @@ class Timeline:
             pass
         return self.record.nudges[first_new:]
 
+    def next_instant_ms(self) -> int | None:
+        """The earliest instant at which something is waiting to be decided.
+
+        The heads of both walks (a head already heard is waiting on a backchannel
+        or handover), and for a side in a gap that more speech could still bridge,
+        the moment that gap becomes final. A live loop that feeds audio past this
+        as soon as it arrives loses nothing by feeding less often before it
+        (``CallAnalyzer.next_feed_samples``).
+        """
+        heads = [w.heap[0] for w in (self._floor_walk, self._free_walk) if w.heap]
+        for track in self.tracks.values():
+            end = track.ends[-1] if track.starts and not track.last_final else None
+            if end is not None:
+                heads.append(end + track.merge_gap_ms)
+        return min(heads) if heads else None
+
     def _ready(self, t: int | None) -> bool:
         """Whether the instant t can be handled: everything before it is known
         (after `finish`: it is within the call)."""

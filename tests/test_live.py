@@ -853,3 +853,57 @@ def test_coach_start_through_pulseaudio_without_a_server_says_what_to_do(
     assert result.exit_code == 2
     assert "no PulseAudio/PipeWire server answers" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_audio_is_fed_in_fewer_calls_yet_each_nudge_comes_at_the_same_audio_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loop gathers audio while nothing can be due (CallAnalyzer.next_feed_samples)."""
+
+    def run(lazy: bool) -> tuple[list[tuple[str, float, float]], int]:
+        if not lazy:  # the reference: a call for every VAD frame
+            monkeypatch.setattr(
+                CallAnalyzer, "next_feed_samples", lambda self: self.samples + self.frame_samples
+            )
+        calls = [0]
+        feed = CallAnalyzer.feed
+
+        def counted(self: CallAnalyzer, block: np.ndarray) -> list[Nudge]:
+            calls[0] += 1
+            return feed(self, block)
+
+        monkeypatch.setattr(CallAnalyzer, "feed", counted)
+        clock = FakeClock(min_sleep_s=0.001)  # the loop looks every 20 ms replay block
+
+        class Stamped(io.StringIO):
+            """Each event with the audio time given out when it was written."""
+
+            stamps: list[float] = []
+
+            def write(self, text: str) -> int:
+                self.stamps.append(source.given_s)
+                return super().write(text)
+
+        class Source(ReplaySource):
+            @property
+            def given_s(self) -> float:
+                return self._given / SR
+
+        source = Source(DEMO_CALL, 1.0, clock=clock, sleep=clock.sleep)
+        out = Stamped()
+        run_live(source, QUIET, LiveOptions(events=out, clock=clock))
+        monkeypatch.undo()
+        events = [json.loads(x) for x in out.getvalue().splitlines()]
+        shown = [
+            (e["kind"], e["t"], at)
+            for e, at in zip(events, out.stamps, strict=True)
+            if e["event"] == "nudge"
+        ]
+        return shown, calls[0]
+
+    every_frame, frame_calls = run(lazy=False)
+    gathered, lazy_calls = run(lazy=True)
+    assert [(k, t) for k, t, _ in gathered] == [(k, t) for k, t, _ in every_frame]
+    for (kind, t, lazy_at), (_, _, frame_at) in zip(gathered, every_frame, strict=True):
+        assert lazy_at <= frame_at + 0.02, (kind, t)  # within one replay block
+    assert lazy_calls < 0.5 * frame_calls
