@@ -796,9 +796,9 @@ def test_native_pulse_capture_looks_again_when_the_next_whole_frame_is_due() -> 
     assert cap.read(0.1) == []  # 400 frames: not a whole 480-frame block yet
     mic.queued = lb.queued = np.ones(100, np.float32).tobytes()
     blocks = cap.read(0.1)
-    # a tick (30 ms) for the first 400, then just until the 80 missing frames
-    # (5 ms) were due, plus the 2 ms margin
-    assert clock.now - t0 == pytest.approx(0.03 + 0.005 + 0.002, abs=1e-6)
+    # until a whole 480-frame block was due (30 ms), then until the 80 missing
+    # frames were (5 ms), each plus the 2 ms margin
+    assert clock.now - t0 == pytest.approx(0.03 + 0.002 + 0.005 + 0.002, abs=1e-6)
     assert len(blocks) == 1 and blocks[0].shape == (2, 480)
     state = cap.state()
     assert state.counters["mic"]["api"] == "pulseaudio"
