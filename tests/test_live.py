@@ -51,6 +51,7 @@ from coach.live import (
     run_live,
 )
 from coach.pipeline import CallAnalyzer
+from coach.pulse_capture import MARGIN_S, PulseInput
 from coach.timeline import Nudge, Side
 
 SR = 16000
@@ -773,7 +774,6 @@ class FakeConnection:
 
 
 def pulse_capture(clock: FakeClock) -> tuple[LiveCapture, Any]:
-    from coach.pulse_capture import PulseInput
 
     FakeConnection.made = []
     src = PulseInput(clock=clock, connect=FakeConnection)  # type: ignore[arg-type]
@@ -797,8 +797,8 @@ def test_native_pulse_capture_looks_again_when_the_next_whole_frame_is_due() -> 
     mic.queued = lb.queued = np.ones(100, np.float32).tobytes()
     blocks = cap.read(0.1)
     # until a whole 480-frame block was due (30 ms), then until the 80 missing
-    # frames were (5 ms), each plus the 2 ms margin
-    assert clock.now - t0 == pytest.approx(0.03 + 0.002 + 0.005 + 0.002, abs=1e-6)
+    # frames were (5 ms), each plus the margin for fragments in flight
+    assert clock.now - t0 == pytest.approx(0.03 + 0.005 + 2 * MARGIN_S, abs=1e-6)
     assert len(blocks) == 1 and blocks[0].shape == (2, 480)
     state = cap.state()
     assert state.counters["mic"]["api"] == "pulseaudio"
