@@ -1,10 +1,17 @@
-"""Keep every test's history out of the user's real data directory."""
+"""Shared fixtures: every test's history kept out of the user's real data
+directory; the project's virtual PulseAudio for the tests that record for real."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
+
+from coach.bench_live import PulseUnavailable, VirtualPulse
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -13,3 +20,25 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     mp.setenv("COACH_DATA_DIR", str(tmp_path_factory.mktemp("coach-data")))
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
+    """scripts/pulse-virtual.sh, one server per test module.
+
+    Skips only where PulseAudio is not installed; with CI=true it fails instead.
+    """
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        reason = "PulseAudio is not installed (bash scripts/install-system-deps.sh)"
+        if IN_CI:
+            pytest.fail(f"CI must run the tests that record for real: {reason}")
+        pytest.skip(reason)
+    server = VirtualPulse(tmp_path_factory.mktemp("pulse"))
+    try:
+        server.start(attempts=2)  # a failed start is retried once; the assertions never are
+    except PulseUnavailable as e:
+        if IN_CI:
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    yield server
+    server.stop()

@@ -30,7 +30,6 @@ import pytest
 import soundfile as sf
 
 from coach.bench_live import DEMO_CALL, QUIET_CONFIG, VirtualPulse
-from tests.test_live_e2e import pulse  # noqa: F401  (the module's PulseAudio rig fixture)
 from tests.test_privacy import (
     Sandbox,
     SocketUse,
@@ -61,7 +60,7 @@ class LiveSandbox(Sandbox):
 
 
 @pytest.fixture
-def box(tmp_path: Path, pulse: VirtualPulse) -> LiveSandbox:  # noqa: F811
+def box(tmp_path: Path, pulse: VirtualPulse) -> LiveSandbox:
     env = {k: pulse.env[k] for k in PULSE_VARS if k in pulse.env}
     return LiveSandbox(tmp_path / "box", env).make()
 
@@ -79,11 +78,11 @@ def sounds(tmp_path: Path) -> tuple[Path, Path]:
     return rep, customer
 
 
-def pulse_socket(pulse: VirtualPulse) -> Path:  # noqa: F811
+def pulse_socket(pulse: VirtualPulse) -> Path:
     return (Path(pulse.env["XDG_RUNTIME_DIR"]) / "pulse" / "native").resolve()
 
 
-def only_the_sound_server(pulse: VirtualPulse) -> Callable[[SocketUse], bool]:  # noqa: F811
+def only_the_sound_server(pulse: VirtualPulse) -> Callable[[SocketUse], bool]:
     """AF_UNIX sockets only, and a connect only to the sound server's socket."""
     native = str(pulse_socket(pulse))
 
@@ -139,7 +138,7 @@ def argv(config: Path) -> list[str]:
 
 
 @pytest.fixture
-def playing(pulse: VirtualPulse, sounds: tuple[Path, Path]) -> Iterator[None]:  # noqa: F811
+def playing(pulse: VirtualPulse, sounds: tuple[Path, Path]) -> Iterator[None]:
     """Play the tones into the virtual mic and speakers a little after coach starts."""
     stop = threading.Event()
 
@@ -202,9 +201,9 @@ def without_portaudio_probes(trace: Trace) -> Trace:
 
 def test_a_live_session_under_the_audit_hook(
     box: LiveSandbox,
-    pulse: VirtualPulse,  # noqa: F811
+    pulse: VirtualPulse,
     quiet_config: Path,
-    playing: None,  # noqa: F811
+    playing: None,
 ) -> None:
     before = box.files()
     started = time.monotonic()
@@ -221,9 +220,9 @@ def test_a_live_session_under_the_audit_hook(
 
 def test_a_live_session_under_strace(
     box: LiveSandbox,
-    pulse: VirtualPulse,  # noqa: F811
+    pulse: VirtualPulse,
     quiet_config: Path,
-    playing: None,  # noqa: F811
+    playing: None,
 ) -> None:
     require_strace()
     before = box.files()

@@ -8,41 +8,21 @@ Skips only where PulseAudio is not installed; with CI=true it fails instead.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.bench_live import PulseUnavailable, VirtualPulse
+from coach.bench_live import VirtualPulse
 from coach.devices import DeviceChoice
 from coach.errors import CoachError
 from coach.pulse import PulseConnection, PulseError, RecordStream
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SR = 16000
-
-
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
-    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
-        reason = "PulseAudio is not installed (bash scripts/install-system-deps.sh)"
-        if IN_CI:
-            pytest.fail(f"CI must run the PulseAudio tests: {reason}")
-        pytest.skip(reason)
-    server = VirtualPulse(tmp_path_factory.mktemp("pulse"))
-    try:
-        server.start(attempts=2)
-    except PulseUnavailable as e:
-        if IN_CI:
-            pytest.fail(str(e))
-        pytest.skip(str(e))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
