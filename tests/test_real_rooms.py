@@ -338,7 +338,7 @@ def test_typing_bursts(keys_per_s: float, decay_ms: float) -> None:
 
 
 @pytest.mark.parametrize("snr_db", [10, 15, 20])
-def test_pink_room_noise_keeps_recall(snr_db: float) -> None:
+def test_pink_room_noise_keeps_recall(snr_db: int) -> None:
     x, truth = laptop_call(leak_db=None, snr_db=snr_db, seed=snr_db)
     s = score(analyze(x)[0], truth, x.shape[1] / RATE)
     assert_targets(s, f"noise {snr_db} dB SNR")

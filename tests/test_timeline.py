@@ -6,6 +6,7 @@ the rep speaks from 0 to 5 s and the customer from 4.5 to 30 s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -17,7 +18,9 @@ from tests.streaming import stream_segments
 
 
 def run(
-    duration: float, rep: list[tuple[float, float]], customer: list[tuple[float, float]]
+    duration: float,
+    rep: Sequence[tuple[float, float]],
+    customer: Sequence[tuple[float, float]],
 ) -> dict[str, Any]:
     return analyze_segments(duration, {"rep": rep, "customer": customer}, Config())
 
