@@ -153,6 +153,13 @@ class Event:
     data: dict[str, Any]
 
 
+def start_args(duration_s: float, stats_path: Path, config: Path) -> list[str]:
+    """``coach start``'s flags for a measured call: NDJSON events on stdout, no
+    panel, the statistics written to ``stats_path``."""
+    return ["--events", "-", "--no-panel", "--duration", f"{duration_s:.3f}",
+            "--stats-json", str(stats_path), "--config", str(config)]  # fmt: skip
+
+
 @dataclass
 class Daemon:
     """``coach start`` as a child process; its NDJSON events, timestamped on arrival."""
@@ -343,20 +350,7 @@ def live_call(
     rep_wav, customer_wav, call_s = split_call(call, workdir)
     expected = analyze(call, config, pulse.env)
     stats_path = workdir / "live-stats.json"
-    daemon = Daemon(
-        [
-            "--events",
-            "-",
-            "--no-panel",
-            "--duration",
-            f"{call_s + margin_s:.3f}",
-            "--stats-json",
-            str(stats_path),
-            "--config",
-            str(config),
-        ],
-        pulse.env,
-    ).start()
+    daemon = Daemon(start_args(call_s + margin_s, stats_path, config), pulse.env).start()
     try:
         listening = daemon.wait_for("listening", 30.0)
         if listening is None:

@@ -597,7 +597,7 @@ def _pulse_capture(
 ) -> Source | None:
     """Both sides through PulseAudio's native API, or None to use PortAudio."""
     from coach.capture import LiveCapture
-    from coach.devices import HOW_TO_PICK, choose_pulse, pulse_sources
+    from coach.devices import HOW_TO_PICK, pulse_sources
     from coach.pulse import PulseUnavailable, load
 
     try:
@@ -618,18 +618,22 @@ def _pulse_capture(
             )
         return None
 
-    def resolve(side: int) -> Any:
-        role, spec, why = ("mic", mic_spec, mic_why) if side == 0 else ("loopback", lb_spec, lb_why)
-        choice = choose_pulse(role, spec, why if spec else "default", pulse_sources() or [])
+    specs = (("mic", mic_spec, mic_why), ("loopback", lb_spec, lb_why))
+
+    def resolve(side: int, found: list[str] | None = None) -> Any:
+        """One side's source; on a reopen from the server's list as it is then."""
+        found = (pulse_sources() or []) if found is None else found
+        choice = _pulse_choices(specs[side : side + 1], found)
         if choice is None:
+            role, spec, why = specs[side]
             raise CoachError(
                 f"no PulseAudio source for the {role} matching {spec!r} ({why}); "
-                f"PulseAudio sources: {', '.join(sources or []) or 'none'}; {HOW_TO_PICK}"
+                f"PulseAudio sources: {', '.join(found) or 'none'}; {HOW_TO_PICK}"
             )
-        return choice
+        return choice[0]
 
     try:
-        chosen = resolve(0), resolve(1)
+        chosen = resolve(0, sources), resolve(1, sources)
     except CoachError:
         if required:
             raise
@@ -639,6 +643,17 @@ def _pulse_capture(
     return LiveCapture(
         chosen[0], chosen[1], source_input=PulseInput(), resolve=resolve, grid_frames=grid
     )
+
+
+def _pulse_choices(specs: tuple[tuple[str, str, str], ...], sources: list[str]) -> list[Any] | None:
+    """Each (role, spec, why) as a PulseAudio source, or None if one is not one
+    (then PortAudio records both): ``start_capture``'s choice and ``coach devices``'."""
+    from coach.devices import choose_pulse
+
+    choices = [
+        choose_pulse(role, spec, why if spec else "default", sources) for role, spec, why in specs
+    ]
+    return None if any(c is None for c in choices) else choices
 
 
 # -- coach devices ------------------------------------------------------------------
@@ -697,7 +712,6 @@ def _api_words(
     config: Config, specs: tuple[tuple[str, str, str], ...], sources: list[str] | None
 ) -> str:
     """Which API ``coach start`` would record with (see ``start_capture``)."""
-    from coach.devices import choose_pulse
     from coach.pulse import PulseUnavailable, load
 
     if config.audio.api == "portaudio":
@@ -706,9 +720,7 @@ def _api_words(
         load()
     except PulseUnavailable:
         return "PortAudio (libpulse is not available)"
-    if sources is not None and all(
-        choose_pulse(role, spec, why, sources) is not None for role, spec, why in specs
-    ):
+    if sources is not None and _pulse_choices(specs, sources) is not None:
         return "PulseAudio's native API"
     return "PortAudio"
 

@@ -60,7 +60,8 @@ class CallAnalyzer:
 
             self.transcription = TranscriptionStage(transcriber, config.transcribe.language, log)
         self._on_nudge = on_nudge
-        self.timeline = Timeline(Timing.from_config(config), on_nudge=self._nudged, on_error=log)
+        timing = Timing.from_config(config)
+        self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
         params = vad_params(config)
         self.vads = {side: SideVad(params) for side in Side}
         mode = config.audio.echo_cancellation
@@ -69,7 +70,7 @@ class CallAnalyzer:
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
         self.frame_samples = params.frame_ms * SAMPLE_RATE // 1000
-        self._lazy_samples = _lazy_step_ms(Timing.from_config(config), params) * SAMPLE_RATE // 1000
+        self._lazy_samples = _lazy_step_ms(timing, params) * SAMPLE_RATE // 1000
 
     @property
     def now_ms(self) -> int:

@@ -31,6 +31,7 @@ from coach.bench_live import (
     VirtualPulse,
     live_call,
     speech_offset_s,
+    start_args,
 )
 
 
@@ -114,20 +115,7 @@ def test_a_sound_server_that_dies_mid_call_is_survived_and_reported(
     config = tmp_path / "coach.toml"
     config.write_text(QUIET_CONFIG, encoding="utf-8")
     stats_path = tmp_path / "stats.json"
-    daemon = Daemon(
-        [
-            "--events",
-            "-",
-            "--no-panel",
-            "--duration",
-            "14",
-            "--stats-json",
-            str(stats_path),
-            "--config",
-            str(config),
-        ],
-        pulse.env,
-    ).start()
+    daemon = Daemon(start_args(14, stats_path, config), pulse.env).start()
     try:
         assert daemon.wait_for("listening", 30) is not None, daemon.stderr
         time.sleep(2.0)
