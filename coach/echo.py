@@ -274,6 +274,14 @@ class LeakGate:
         """Whether the subframes being fed now are gated."""
         return self._state.gating
 
+    def next_release_samples(self) -> int | None:
+        """Where mic audio next goes on to the VAD (a sample count of the call),
+        while it only does when a hop completes (the detector undecided, or
+        audio still held); None while it goes straight through."""
+        if self._state.decided and self._fed == self._released:
+            return None
+        return (self.subframes - len(self._M) + self._hop) * SUB
+
     # -- public ---------------------------------------------------------------
     def feed(self, mic: np.ndarray, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Take the next samples of both sides (1-D, same length, float, 16 kHz).

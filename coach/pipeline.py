@@ -22,9 +22,9 @@ from coach.errors import CoachError
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
-from coach.vad import SAMPLE_RATE, SideVad, VadParams, latency_bound_ms
+from coach.vad import SAMPLE_RATE, SideVad, VadParams, end_latency_ms, latency_bound_ms
 
-LAZY_MAX_MS = 150
+LAZY_MAX_MS = 240
 """Longest a live loop holds audio back from the analyzer when nothing is due."""
 
 if TYPE_CHECKING:
@@ -102,16 +102,27 @@ class CallAnalyzer:
         and at most :func:`_lazy_step_ms` ahead, so that nothing unheard yet can
         come due in between. A nudge is found at the same audio time as with
         feeding every frame, for a fraction of the calls (each has a fixed cost).
+        Targets lie on the VAD's frame grid, which is where it reports anything.
         """
         frame, now = self.frame_samples, self.samples
-        step = max(frame, self._lazy_samples)
+        after_now = (now // frame + 1) * frame
+        target = (now + self._lazy_samples) // frame * frame
+        # the mic's leak gate may pass audio on only at its hop boundaries
+        release = None if self.echo is None else self.echo.next_release_samples()
+        if release is not None:
+            target = min(target, -(-release // frame) * frame)
         t = self.timeline.next_instant_ms()
         if t is not None:
-            due = (t + 1) * SAMPLE_RATE // 1000  # the audio just past t
-            if due <= now + frame:
-                return now + frame
-            step = min(step, due - now)
-        return now + -(-step // frame) * frame
+            due = -(-((t + 1) * SAMPLE_RATE // 1000) // frame) * frame  # the frame just past t
+            if due <= after_now and release is not None and self._rep_holds_back(t):
+                return max(after_now, target)  # the rep's audio comes with the release
+            target = min(target, due)
+        return max(after_now, target)
+
+    def _rep_holds_back(self, t_ms: int) -> bool:
+        """Whether only the rep's side is not known as far as ``t_ms`` yet."""
+        tracks = self.timeline.tracks
+        return tracks[Side.REP].known_ms <= t_ms < tracks[Side.CUSTOMER].known_ms
 
     def _nudged(self, nudge: Nudge) -> None:
         if self.transcription is not None:  # a deepen nudge quotes the story
@@ -161,24 +172,32 @@ class CallAnalyzer:
 def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
     """How far ahead a live loop may gather audio while nothing is due (ms).
 
-    Speech not heard yet can make an instant due no sooner than the shortest
-    delay any rule or track puts after a boundary (a gap becoming final, a
-    pause, a silence...), and the VAD reports a boundary up to
-    ``latency_bound_ms`` after it: gathering for less than the difference
-    never delays a decision. 0 when the configured delays are too short for it.
+    An instant that speech not heard yet makes due lies at least the shortest
+    delay any rule puts after that speech's end (a gap becoming final, a pause,
+    a silence...) or its start (the backchannel limit, the acknowledge timer...).
+    The VAD reports an end within ``end_latency_ms`` of it and a start within
+    ``latency_bound_ms``, on its frame grid; feeding at least once per step
+    after the report, and on the grid before the instant, needs step <= delay -
+    latency + one frame. 0 when the configured delays are too short for it.
+    (Timers on the clock alone, talk_less and summarise_every, are queued
+    instants: ``Timeline.next_instant_ms`` has them.)
     """
-    shortest = min(
+    after_end = min(
         timing.merge_gap_ms,
+        timing.utterance_gap_ms,
         timing.pause_ms,
         timing.floor_gap_ms,
-        timing.backchannel_max_ms,
+        timing.backchannel_max_ms,  # a handover: does the other side go on?
         timing.deepen_pause_ms,
         timing.summarise_silence_ms,
+    ) - end_latency_ms(params)
+    after_start = min(
+        timing.backchannel_max_ms,
         timing.acknowledge_after_ms,
         timing.rep_monologue_max_ms,
-        1000,  # talk_less is decided at whole seconds
-    )
-    return max(0, min(LAZY_MAX_MS, shortest - latency_bound_ms(params)))
+    ) - latency_bound_ms(params)
+    slack = min(after_end, after_start) + params.frame_ms
+    return max(0, min(LAZY_MAX_MS, slack // params.frame_ms * params.frame_ms))
 
 
 def analyze_segments(

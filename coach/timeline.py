@@ -77,7 +77,16 @@ class TimelineRecord:
 
 
 class _Blocked(Exception):
-    """The instant cannot be decided yet: wait for more audio."""
+    """The instant cannot be decided yet: wait for more audio.
+
+    ``until_ms``: audio up to this instant cannot settle it unless a speech
+    boundary not heard yet does (an utterance in progress outlasts the
+    backchannel limit only after it); None when any new audio might.
+    """
+
+    def __init__(self, until_ms: int | None = None) -> None:
+        super().__init__()
+        self.until_ms = until_ms
 
 
 class _Instants:
@@ -133,6 +142,8 @@ class Timeline:
         self._pushed_starts = {side: 0 for side in Side}
         self._pushed_ends = {side: 0 for side in Side}
         self._phase = 0
+        # where the floor walk waits on a backchannel or handover: (instant, until_ms)
+        self._blocked: tuple[int, int | None] | None = None
         self._known = 0  # known_ms (duration_ms + 1 once finished) while advance runs
         # floor state
         self.holder: Side | None = None
@@ -196,15 +207,26 @@ class Timeline:
         return self.record.nudges[first_new:]
 
     def next_instant_ms(self) -> int | None:
-        """The earliest instant at which something is waiting to be decided.
-
-        The heads of both walks (a head already heard is waiting on a backchannel
-        or handover), and for a side in a gap that more speech could still bridge,
-        the moment that gap becomes final. A live loop that feeds audio past this
-        as soon as it arrives loses nothing by feeding less often before it
+        """The earliest instant that audio alone (no speech boundary not heard
+        yet) may let something be decided at: a live loop that feeds audio past
+        it as soon as it arrives loses nothing by feeding less often before it
         (``CallAnalyzer.next_feed_samples``).
+
+        The heads of both walks; for a floor walk waiting on a backchannel or
+        handover, when that can be settled (``_Blocked.until_ms``), and the
+        free walk waits for it too; and for a side in a gap that more speech
+        could still bridge, the moment that gap becomes final.
         """
-        heads = [w.heap[0] for w in (self._floor_walk, self._free_walk) if w.heap]
+        heads = []
+        floor = self._floor_walk.peek()
+        if floor is not None and self._blocked is not None and self._blocked[0] == floor:
+            floor = self._blocked[1] if self._blocked[1] is not None else floor
+        if floor is not None:
+            heads.append(floor)
+        free = self._free_walk.peek()
+        if free is not None:
+            # one already heard waits for the floor walk (see _walk_free)
+            heads.append(max(free, floor) if floor is not None and free < self._known else free)
         for track in self.tracks.values():
             end = track.ends[-1] if track.starts and not track.last_final else None
             if end is not None:
@@ -218,11 +240,13 @@ class Timeline:
 
     def _walk_floor(self) -> bool:
         walk, moved = self._floor_walk, False
+        self._blocked = None
         while self._ready(t := walk.peek()):
             assert t is not None
             try:
                 self._handle(t)
-            except _Blocked:
+            except _Blocked as blocked:
+                self._blocked = (t, blocked.until_ms)
                 break
             walk.pop()
             self._phase = 0
@@ -310,7 +334,8 @@ class Timeline:
         if j < 0 or otrack.utt_starts[j] > self.floor_start_ms:
             return
         oend, oclosed = otrack.utterance_end(j)
-        outlasts = otrack.extent_ms(oend) - t > self.timing.backchannel_max_ms
+        limit = t + self.timing.backchannel_max_ms
+        outlasts = otrack.extent_ms(oend) > limit
         if oclosed and not outlasts:
             return
         end, closed = track.utterance_end(i)
@@ -320,8 +345,8 @@ class Timeline:
             raise _Blocked  # is this the end of the holder's utterance?
         if outlasts:
             self._take_floor(other, t, "handover")
-        else:
-            raise _Blocked  # does the other side go on long enough?
+        else:  # does the other side go on long enough? (in progress: not before limit)
+            raise _Blocked(limit if oend is None else None)
 
     def _utterance_start(self, side: Side, t: int) -> None:
         track = self.tracks[side]
@@ -347,8 +372,8 @@ class Timeline:
             self.record.backchannels[side].append(t)
             if side is Side.REP and self.holder is Side.CUSTOMER:
                 self._arm_acknowledge(t)
-        else:
-            raise _Blocked  # backchannel or not: known once it ends or outlasts the limit
+        else:  # backchannel or not: known once it ends or outlasts the limit
+            raise _Blocked(t + self.timing.backchannel_max_ms if end is None else None)
 
     def _take_floor(self, side: Side, t: int, how: str) -> None:
         prev = self.holder

@@ -236,6 +236,18 @@ def latency_bound_ms(params: VadParams) -> int:
     return params.frame_ms + params.lookback_used_ms + frames * params.frame_ms
 
 
+def end_latency_ms(params: VadParams) -> int:
+    """Most that the report of a speech end trails it (ms of audio fed, whole frames).
+
+    An interval ``[s, e)`` is closed by the frame ``hangover_frames + 1`` after
+    its last speech frame (or a speech frame there extends it), and ``e`` lies
+    at least one subframe into that speech frame (a loud tail frame only moves
+    it later): the frames fed up to ``e`` plus this always report it. Less than
+    ``latency_bound_ms``, which also covers a start pending its onset.
+    """
+    return (params.hangover_frames + 2) * params.frame_ms - SUBFRAME_MS
+
+
 @dataclass(frozen=True)
 class VadUpdate:
     """What one `feed` (or `finish`) call has settled.  Times in ms of audio."""

@@ -272,3 +272,27 @@ def test_vad_ignores_typing_alone() -> None:
     n = 60 * RATE
     mic = pink(n, 30, rng) + typing(n, rng, keys_per_s=8.0, decay_ms=3.0)
     assert _vad(np.clip(mic, -1, 1), None, [n]) == []
+
+
+def test_says_where_the_mic_goes_on_next() -> None:
+    """``next_release_samples``: while it names a sample count, a block that
+    ends before it releases nothing (one that reaches it may release what is
+    not held); None: the block goes straight through. A live loop feeds just
+    there (coach/pipeline.py)."""
+    x, _ = laptop_call(duration_s=40, leak_db=None, seed=13)
+    gate, fed, released, block = LeakGate("auto"), 0, 0, 480
+    waits = straight = at_hops = 0
+    while fed + block <= x.shape[1]:
+        at = gate.next_release_samples()
+        mic, _ = gate.feed(x[0, fed : fed + block], x[1, fed : fed + block])
+        fed += block
+        if at is None:
+            straight += 1
+            assert released + len(mic) == fed
+        elif fed < at:
+            waits += 1
+            assert len(mic) == 0
+        else:
+            at_hops += len(mic) > 0
+        released += len(mic)
+    assert waits > 20 and at_hops > 2 and straight > 100  # held at first; decided: straight

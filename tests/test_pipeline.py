@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
 from coach.pipeline import CallAnalyzer
 from tests.synth import make_call
@@ -73,3 +76,97 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     assert [n["kind"] for n in shifted["nudges"]] == [n["kind"] for n in plain["nudges"]]
     for a, b in zip(shifted["nudges"], plain["nudges"], strict=True):
         assert abs(a["t"] - 0.1 - b["t"]) <= 0.031
+
+
+# -- feeding a live loop less often (CallAnalyzer.next_feed_samples) ----------------------
+def _fed_like_a_live_loop(
+    call: np.ndarray, config: Config, lazy: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[int, int], set[int], list[tuple[int, str, int]], int, dict]:
+    """Feed whole VAD frames: every frame, or up to where ``next_feed_samples``
+    says. Returns, for each instant the timeline handled, the audio fed when it
+    did; the segment starts; the nudges with the audio fed when each came; the
+    number of calls; the stats."""
+    handled: dict[int, int] = {}
+    fed = [0]
+    pop = timeline_module._Instants.pop
+
+    def logged(walk: timeline_module._Instants) -> None:
+        handled.setdefault(walk.heap[0], fed[0])
+        pop(walk)
+
+    monkeypatch.setattr(timeline_module._Instants, "pop", logged)
+    analyzer = CallAnalyzer(config)
+    nudges: list[tuple[int, str, int]] = []
+    calls, n = 0, call.shape[1]
+    while analyzer.samples < n:
+        step = analyzer.frame_samples
+        fed[0] = min(n, analyzer.next_feed_samples() if lazy else analyzer.samples + step)
+        block = call[:, analyzer.samples : fed[0]]
+        nudges += [(x.t_ms, x.kind, fed[0]) for x in analyzer.feed(block)]
+        calls += 1
+    analyzer.finish()
+    monkeypatch.undo()
+    starts = {s for track in analyzer.timeline.tracks.values() for s in track.starts}
+    return handled, starts, nudges, calls, analyzer.stats()
+
+
+def _bench_call(tmp: Path) -> np.ndarray:
+    import soundfile as sf
+
+    from coach.bench_live import bench_call
+
+    x, _ = sf.read(str(bench_call(tmp / "bench.wav")), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(x.T)
+
+
+def _timers(**nudges: float) -> Config:
+    c = NO_TRANSCRIPTION
+    return replace(c, nudges=replace(c.nudges, **nudges))
+
+
+@pytest.mark.parametrize(
+    "case", ["bench call", "laptop with a leak", "short rules", "the customer silent at first"]
+)
+def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gathered audio is fed where something can be decided: every instant the
+    timeline handles comes at exactly the audio it would come at if every VAD
+    frame were fed, so every nudge does; only the segment starts wait (no rule
+    fires at a start that did not fire before it). A fraction of the calls."""
+    dense = _timers(acknowledge_after_s=4.0, deepen_after_story_s=6.0, rep_monologue_max_s=5.0)
+    if case == "bench call":  # acknowledge, deepen, pause, let_finish, over and over
+        call, config = _bench_call(tmp_path), dense
+    elif case == "the customer silent at first":
+        # until the leak gate has heard the customer, the mic reaches the VAD
+        # only at its hop boundaries: the rep's pauses come to light there
+        rep = [(1.0 + 1.3 * k, 1.8 + 1.3 * k + 0.05 * (k % 4)) for k in range(16)]
+        call = make_call(50, rep=rep, customer=[(24, 36), (36.6, 42), (45, 49)])
+        config = _timers(rep_monologue_max_s=3.0, summarise_every_s=8.0, summarise_silence_s=0.3)
+    else:  # the leak gate holds the mic back until it has decided
+        from tests.test_real_rooms import laptop_call
+
+        call, _ = laptop_call(duration_s=60, leak_db=-16, keys=True, seed=21)
+        config = dense
+        if case == "short rules":
+            config = _timers(
+                acknowledge_after_s=3.0, deepen_after_story_s=3.0, deepen_pause_s=0.4,
+                summarise_every_s=15.0, summarise_silence_s=0.3, rep_monologue_max_s=3.0,
+                talk_ratio_window_s=10.0, talk_ratio_max=0.3,
+            )  # fmt: skip
+    every, _, every_nudges, every_calls, every_stats = _fed_like_a_live_loop(
+        call, config, False, monkeypatch
+    )
+    told, starts, told_nudges, told_calls, told_stats = _fed_like_a_live_loop(
+        call, config, True, monkeypatch
+    )
+    assert told_stats == every_stats
+    assert told_nudges == every_nudges and len(every_nudges) >= 3
+    assert handled_alike(every, told, starts)
+    assert told_calls < 0.3 * every_calls
+
+
+def handled_alike(every: dict[int, int], told: dict[int, int], starts: set[int]) -> bool:
+    late = {t: (every[t], told.get(t)) for t in every if told.get(t) != every[t]}
+    assert set(late) <= starts, {t: v for t, v in late.items() if t not in starts}
+    return len(every) > 50 and set(told) == set(every)

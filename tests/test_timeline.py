@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from coach.config import Config
 from coach.pipeline import analyze_segments
+from coach.timeline import Side, Timeline
+from coach.timing import Timing
 from tests.streaming import stream_segments
 
 
@@ -116,3 +118,31 @@ def test_properties_hold_for_any_timeline(
     streamed, emitted = stream_segments(200.0, {"rep": rep, "customer": customer}, step)
     assert streamed == whole
     assert all(at >= t for t, at, _ in emitted)
+
+
+# -- when a live loop must feed next (Timeline.next_instant_ms) -----------------------------
+def test_an_utterance_in_progress_is_not_settled_before_the_backchannel_limit() -> None:
+    """A rep utterance under the customer's story is a backchannel or takes the
+    floor: while it goes on, only audio past start + backchannel_max can say
+    which; once it pauses, speech resuming could say it any moment."""
+    timing = Timing.from_config(Config())
+    timeline, limit = Timeline(timing), timing.backchannel_max_ms
+    timeline.update(Side.CUSTOMER, [], 5200, 0)  # the story, in progress
+    timeline.update(Side.REP, [], 5200, 5000)  # the rep starts at 5 s
+    timeline.advance()
+    assert timeline.next_instant_ms() == 5000 + limit
+    timeline.update(Side.CUSTOMER, [], 5600, 0)
+    timeline.update(Side.REP, [(5000, 5400)], 5600, None)  # it stops at 5.4 s
+    timeline.advance()
+    assert timeline.next_instant_ms() == 5000  # decided by the next frame that settles it
+    timeline.update(Side.CUSTOMER, [], 6200, 0)
+    timeline.update(Side.REP, [], 6200, None)
+    assert timeline.advance() == [] and timeline.record.backchannels[Side.REP] == [5000]
+    # a backchannel: next, the end of the rep's speech + floor_gap (its pause is past)
+    assert timeline.next_instant_ms() == 5400 + timing.floor_gap_ms
+
+
+def test_nothing_waits_nothing_is_due() -> None:
+    timeline = Timeline(Timing.from_config(Config()))
+    # only the clock's own timers are queued: talk_less at the end of its window
+    assert timeline.next_instant_ms() == Timing.from_config(Config()).talk_ratio_window_ms

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coach.errors import CoachError
-from coach.vad import SAMPLE_RATE, SideVad, VadParams, VadUpdate, latency_bound_ms
+from coach.vad import (
+    SAMPLE_RATE,
+    SideVad,
+    VadParams,
+    VadUpdate,
+    end_latency_ms,
+    latency_bound_ms,
+)
 
 SR = SAMPLE_RATE
 TOL_MS = 40
@@ -240,7 +247,7 @@ def test_every_frame_length_works(frame_ms: int) -> None:
 def check_stream(x: np.ndarray, cuts: list[int], params: VadParams) -> list[tuple[int, int]]:
     """Feed x cut at `cuts`; check every invariant of the updates; return intervals."""
     vad = SideVad(params)
-    bound = latency_bound_ms(params)
+    bound, end_bound = latency_bound_ms(params), end_latency_ms(params)
     fed = 0
     settled = 0
     last_end = 0
@@ -249,12 +256,19 @@ def check_stream(x: np.ndarray, cuts: list[int], params: VadParams) -> list[tupl
     edges = [0, *sorted(set(cuts)), len(x)]
     blocks = [x[a:b] for a, b in zip(edges, edges[1:], strict=False)]
     for i, block in enumerate([*blocks, None]):
+        before_ms = fed * 1000 // SR
         if block is None:
             u = vad.finish()
         else:
             fed += len(block)
             u = vad.feed(block)
         fed_ms = fed * 1000 // SR
+        if block is not None:  # reported by the block that brings the frame that tells
+            new_start = u.open_start_ms if u.open_start_ms != open_start else None
+            for s in [s for s, _ in u.closed if s != open_start] + [new_start]:
+                assert s is None or before_ms < s + bound, (i, before_ms, u)
+            for _, e in u.closed:
+                assert before_ms < e + end_bound, (i, before_ms, u, end_bound)
         for s, e in u.closed:
             assert s < e, u
             assert s >= last_end, (out, u)
