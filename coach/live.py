@@ -396,21 +396,27 @@ def run_live(
     limit = None if options.duration_s is None else round(options.duration_s * SAMPLE_RATE_HZ)
     clock = options.clock
 
+    draw_now = False  # a nudge came: draw before anything else
+
     def show(nudge: Nudge, during_call: bool = True) -> None:
+        nonlocal draw_now
         text = nudge_text(nudge.kind, language, nudge.quote)
         board.show(nudge, text, analyzer.timeline, analyzer.now_ms)
         events.emit("nudge", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, text=text)
         say(f"{nudge.t_ms / 1000:7.2f} s  {text}")
         if during_call:
             delivery.deliver(text)
+        draw_now = True  # on the panel at once, not at the next refresh
 
     panel_errors = 0
+    shown: list[object] = [None]  # what the panel shows now (panel_key)
 
     def draw(live: Live) -> None:
         """A bug in the panel is reported once; the coach keeps listening."""
-        nonlocal panel_errors
+        nonlocal panel_errors, draw_now
+        draw_now = False
         try:
-            _draw(live, snapshot(analyzer, board, source.state(), source.listening))
+            _draw(live, snapshot(analyzer, board, source.state(), source.listening), shown)
         except Exception as e:  # noqa: BLE001 - the call matters more than the panel
             panel_errors += 1
             if panel_errors == 1:
@@ -472,7 +478,7 @@ def run_live(
                         if w not in warned:
                             say(w)
                     warned = warnings
-                if live is not None and now >= next_draw:
+                if live is not None and (now >= next_draw or draw_now):
                     draw(live)
                     next_draw = max(next_draw + period_s, now)
                 delivery.reap()
@@ -512,10 +518,16 @@ def _panel(console: Console | None) -> Iterator[Live | None]:
         yield live
 
 
-def _draw(live: Live, snap: Any) -> None:
-    from coach.panel import render_panel
+def _draw(live: Live, snap: Any, shown: list[object]) -> None:
+    """Draw ``snap`` at the terminal's size, unless that is what it shows already."""
+    from coach.panel import build_panel, panel_key
 
-    live.update(render_panel(snap), refresh=True)
+    width, height = live.console.size
+    panel = build_panel(snap, width, height)
+    key = panel_key(panel)
+    if key != shown[0]:
+        live.update(panel, refresh=True)
+        shown[0] = key
 
 
 # -- wiring for the CLI -------------------------------------------------------------

@@ -107,6 +107,19 @@ def render_panel(
     return _Sized(s, width, height)
 
 
+def panel_key(panel: Panel) -> tuple[object, ...]:
+    """What a panel from :func:`build_panel` shows, as a value: a loop redraws
+    only when it changes (rendering costs ~10x building, and the clock moves
+    once a second)."""
+    body = panel.renderable
+    texts = body.renderables if isinstance(body, Group) else [body]
+    lines = tuple(
+        (t.plain, tuple(t.spans), t.style) if isinstance(t, Text) else id(t) for t in texts
+    )
+    title = panel.title.plain if isinstance(panel.title, Text) else panel.title
+    return (lines, title, panel.border_style, panel.width, panel.height)
+
+
 class _Sized:
     """Defers `build_panel` until the console says how much room there is."""
 

@@ -174,6 +174,37 @@ def test_the_panel_shows_the_newest_nudge_and_who_holds_the_floor() -> None:
     assert "listening" in text
 
 
+def test_a_nudge_is_drawn_at_once_and_an_unchanged_panel_is_not_drawn_again() -> None:
+    """The rep looks at the panel for the nudge: it comes in the same turn of
+    the loop that found it, not at the next refresh. Between nudges the panel
+    is drawn a few times a second, but only when what it shows has changed
+    (drawing costs a live call more than listening does)."""
+    clock = FakeClock(min_sleep_s=0.02)
+    drawn: list[float] = []
+    events: list[tuple[float, str]] = []
+
+    class Screen(io.StringIO):
+        def write(self, text: str) -> int:
+            drawn.append(clock.now)
+            return super().write(text)
+
+    class Events(io.StringIO):
+        def write(self, text: str) -> int:
+            events.append((clock.now, text))
+            return super().write(text)
+
+    screen = Screen()
+    console = Console(file=screen, width=60, height=15, force_terminal=True, color_system=None)
+    source = ReplaySource(DEMO_CALL, 1.0, clock=clock, sleep=clock.sleep)
+    options = LiveOptions(duration_s=81.0, events=Events(), panel=console, clock=clock)
+    run_live(source, QUIET, options)
+    nudges = [at for at, text in events if '"nudge"' in text]
+    assert len(nudges) == 3 and set(nudges) <= set(drawn)
+    refreshes = 81.0 * QUIET.live.refresh_hz
+    assert 81.0 < len(set(drawn)) < 0.8 * refreshes  # the clock, at least, moves each second
+    assert "Let them finish" in screen.getvalue()
+
+
 # -- what the rep sees and hears ---------------------------------------------------
 
 
