@@ -64,8 +64,6 @@ desktop_notifications = false
 """
 
 
-ANALYZER_BLOCK_S = 0.03
-"""The live loop feeds whole VAD frames (30 ms by default) as they arrive."""
 
 
 class PulseUnavailable(RuntimeError):
@@ -153,11 +151,20 @@ class Event:
     data: dict[str, Any]
 
 
-def start_args(duration_s: float, stats_path: Path, config: Path) -> list[str]:
+def start_args(
+    duration_s: float, stats_path: Path, config: Path, panel: bool = False
+) -> list[str]:
     """``coach start``'s flags for a measured call: NDJSON events on stdout, no
-    panel, the statistics written to ``stats_path``."""
-    return ["--events", "-", "--no-panel", "--duration", f"{duration_s:.3f}",
-            "--stats-json", str(stats_path), "--config", str(config)]  # fmt: skip
+    panel (unless asked: then it is drawn on stderr's terminal), the statistics
+    written to ``stats_path``."""
+    return ["--events", "-", *([] if panel else ["--no-panel"]),
+            "--duration", f"{duration_s:.3f}", "--stats-json", str(stats_path),
+            "--config", str(config)]  # fmt: skip
+
+
+PANEL_SIZE = (60, 15)
+"""Columns and rows of the terminal the panel is drawn in: the small window
+beside the video call that the panel is designed for."""
 
 
 @dataclass
@@ -173,20 +180,38 @@ class Daemon:
     sampled while it runs. Not wait4's ru_maxrss: Linux carries the RSS of the
     forked copy of the parent (a big bench process) over into the child's."""
     proc: subprocess.Popen[str] | None = None
+    terminal: bool = False
+    """stderr on a pseudo-terminal of PANEL_SIZE (where the panel is drawn)."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> Daemon:
+        stderr: int = subprocess.PIPE
+        env = self.env
+        if self.terminal:
+            import fcntl
+            import pty
+            import struct
+            import termios
+
+            master, stderr = pty.openpty()
+            cols, rows = PANEL_SIZE
+            fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            env = {**env, "TERM": "xterm-256color"}
         self.proc = subprocess.Popen(
             # measured without transcription (its own bench), and kept out of history
             [*COACH, "start", "--no-transcribe", "--no-history", *self.args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
-            env=self.env,
+            env=env,
         )
         threading.Thread(target=self._read_events, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        if self.terminal:
+            os.close(stderr)
+            threading.Thread(target=self._read_terminal, args=(master,), daemon=True).start()
+        else:
+            threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._watch_memory, daemon=True).start()
         return self
 
@@ -219,6 +244,20 @@ class Daemon:
     def _read_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
         self.stderr = self.proc.stderr.read()
+
+    def _read_terminal(self, master: int) -> None:
+        """What the terminal shows: the panel; its tail stands for stderr."""
+        tail = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the daemon closed it
+                break
+            if not chunk:
+                break
+            tail = (tail + chunk)[-65536:]
+        os.close(master)
+        self.stderr = tail.decode(errors="replace")
 
     def wait_for(self, event: str, timeout_s: float) -> Event | None:
         deadline = time.monotonic() + timeout_s
@@ -343,14 +382,17 @@ def live_call(
     workdir: Path,
     config_text: str = QUIET_CONFIG,
     margin_s: float = 3.0,
+    panel: bool = False,
 ) -> LiveCall:
-    """Play ``call`` into a running ``coach start`` and collect what it reported."""
+    """Play ``call`` into a running ``coach start`` and collect what it reported
+    (``panel``: with the panel drawn on a terminal of PANEL_SIZE)."""
     config = workdir / "coach.toml"
     config.write_text(config_text, encoding="utf-8")
     rep_wav, customer_wav, call_s = split_call(call, workdir)
     expected = analyze(call, config, pulse.env)
     stats_path = workdir / "live-stats.json"
-    daemon = Daemon(start_args(call_s + margin_s, stats_path, config), pulse.env).start()
+    args = start_args(call_s + margin_s, stats_path, config, panel)
+    daemon = Daemon(args, pulse.env, terminal=panel).start()
     try:
         listening = daemon.wait_for("listening", 30.0)
         if listening is None:
@@ -388,6 +430,12 @@ def nudge_latencies_ms(call: LiveCall) -> list[tuple[str, float]]:
             used.add(best)
             out.append((want["kind"], (got[best].wall - due) * 1000))
     return out
+
+
+def _refresh_hz() -> int:
+    from coach.config import Config
+
+    return Config().live.refresh_hz
 
 
 def _cpu_s() -> float:
@@ -468,20 +516,24 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
     return result
 
 
-def analyzer_cpu_percent(call: Path, config: Path, block_s: float) -> float:
-    """CallAnalyzer alone on the call, fed in ``block_s`` blocks: CPU % of real time."""
+def analyzer_cpu_percent(call: Path, config: Path) -> tuple[float, float]:
+    """CallAnalyzer alone on the call, fed as the live loop feeds it (where
+    ``next_feed_samples`` says): CPU % of real time, and calls per second."""
     from coach.audio_io import open_call
     from coach.config import load_config
     from coach.pipeline import CallAnalyzer
 
-    info, blocks = open_call(call, block_s=block_s)
-    cut = list(blocks)
+    info, blocks = open_call(call, block_s=3600.0)
+    x = np.concatenate(list(blocks), axis=1)
     analyzer = CallAnalyzer(load_config(config).config)
+    calls = 0
     t = time.process_time()
-    for block in cut:
-        analyzer.feed(block)
+    while analyzer.samples < x.shape[1]:
+        upto = min(x.shape[1], analyzer.next_feed_samples())
+        analyzer.feed(x[:, analyzer.samples : upto])
+        calls += 1
     analyzer.finish()
-    return (time.process_time() - t) / info.duration_s * 100
+    return (time.process_time() - t) / info.duration_s * 100, calls / info.duration_s
 
 
 def bench_call(out: Path, seconds: float = 90.0, seed: int = 7) -> Path:
@@ -541,6 +593,7 @@ def run() -> list[str]:
             with rig(work) as pulse:
                 call = bench_call(work / "bench_call.wav")
                 result = live_call(pulse, call, work, BENCH_CONFIG)
+                drawn = live_call(pulse, call, work, BENCH_CONFIG, panel=True)
                 probe = subprocess.run(
                     [sys.executable, "-m", "coach.bench_live", "--probe"],
                     env=pulse.env,
@@ -551,7 +604,7 @@ def run() -> list[str]:
                 )
         except PulseUnavailable as e:
             return [f"live: skipped: {e}"]
-        analyzer_cpu = analyzer_cpu_percent(call, work / "coach.toml", ANALYZER_BLOCK_S)
+        analyzer_cpu, feeds_per_s = analyzer_cpu_percent(call, work / "coach.toml")
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -591,7 +644,12 @@ def run() -> list[str]:
     lines.append(
         f"live: daemon CPU {result.cpu_percent:.1f} % of one core while listening "
         f"(target <= 2 %){floor}; analyzer alone {analyzer_cpu:.1f} % "
-        f"(fed {ANALYZER_BLOCK_S * 1000:.0f} ms blocks)"
+        f"(fed as the loop does: {feeds_per_s:.1f} calls a second)"
+    )
+    cols, rows = PANEL_SIZE
+    lines.append(
+        f"live: daemon CPU with the panel drawn too ({cols}x{rows} terminal, refreshed "
+        f"{_refresh_hz()} times a second, redrawn when it changes): {drawn.cpu_percent:.1f} %"
     )
     lines.append(f"live: daemon peak RSS {result.daemon.maxrss_kb / 1024:.0f} MB (target <= 80 MB)")
     return lines

@@ -108,6 +108,27 @@ def test_the_report_follows_on_stderr(played: LiveCall) -> None:
     assert "Call report" in played.daemon.stderr
 
 
+def test_the_panel_is_drawn_in_a_small_terminal_beside_the_call(
+    pulse: VirtualPulse, tmp_path: Path
+) -> None:
+    """stderr on a 60x15 terminal: the panel is drawn there while listening,
+    and the report follows it when the call ends."""
+    config = tmp_path / "coach.toml"
+    config.write_text(QUIET_CONFIG, encoding="utf-8")
+    args = start_args(5, tmp_path / "stats.json", config, panel=True)
+    daemon = Daemon(args, pulse.env, terminal=True).start()
+    try:
+        assert daemon.wait_for("listening", 30) is not None, daemon.stderr
+        assert daemon.wait_for("stats", 30) is not None, daemon.stderr
+        assert daemon.wait(30) == 0, daemon.stderr
+    finally:
+        daemon.kill()
+    shown = daemon.stderr
+    assert "Customer story" in shown and "listening" in shown  # the panel
+    assert shown.index("Customer story") < shown.index("Call report")
+    assert "Traceback" not in shown and "panel failed" not in shown
+
+
 def test_a_sound_server_that_dies_mid_call_is_survived_and_reported(
     pulse: VirtualPulse, played: LiveCall, tmp_path: Path
 ) -> None:
