@@ -7,8 +7,9 @@ by the wall clock. The loop feeds every block to the one
 :class:`~coach.pipeline.CallAnalyzer`, so time inside is audio time and the
 nudges are exactly those of ``coach analyze`` on the same audio. Around it:
 
-- the panel (:func:`coach.panel.render_panel`) redrawn ``live.refresh_hz``
-  times a second by this loop (Rich ``auto_refresh=False``);
+- the panel (:func:`coach.panel.build_panel`) looked at ``live.refresh_hz``
+  times a second by this loop and redrawn when what it shows has changed
+  (Rich ``auto_refresh=False``), and at once when a nudge comes;
 - nudge delivery: the newest nudge on the panel (``acknowledge`` until the rep
   backchannels or the story ends, others for :data:`NUDGE_HOLD_S`), the
   terminal bell and a desktop notification (``notify-send``, fire and forget),

@@ -1,7 +1,9 @@
 """The live panel: one `LiveSnapshot` in, one Rich renderable out.
 
 Pure: no clock, no I/O, no state.  The live loop builds a snapshot a few times
-a second and calls ``live.update(render_panel(snapshot), refresh=True)``.
+a second, builds the panel for the terminal's size (``build_panel``) and draws
+it when what it shows (``panel_key``) has changed; ``render_panel`` sizes
+itself when it is rendered.
 
 It sits in a small terminal beside the video call, so it is built line by
 line for a known size: every line is cut to the width (never wrapped by Rich),

@@ -56,7 +56,7 @@ def test_a_failing_panel_is_reported_once_and_the_call_goes_on(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(coach.panel, "render_panel", broken)
+    monkeypatch.setattr(coach.panel, "build_panel", broken)
     clock = FakeClock(min_sleep_s=0.1)
     source = ReplaySource(DEMO_CALL, 20.0, clock=clock, sleep=clock.sleep)
     panel = Console(file=io.StringIO(), width=60, height=15)
