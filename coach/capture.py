@@ -451,6 +451,9 @@ class LiveCapture:
         """The loop needs nothing before the call reaches ``frames``: a polled
         input may sleep until then (blocks still come as they are ready)."""
         self._want = frames
+        if self.aligner is not None:  # read() planned its next look for the old want
+            missing = self.aligner.short_frames(self.clock(), frames)
+            self.input.due(missing / SAMPLE_RATE_HZ)
 
     def close(self) -> None:
         for s in self.sides:

@@ -835,6 +835,24 @@ def test_native_pulse_capture_looks_again_when_the_next_whole_frame_is_due() -> 
     assert state.counters["mic"]["api"] == "pulseaudio"
 
 
+def test_native_pulse_capture_sleeps_until_the_audio_the_loop_wants_next() -> None:
+    """The loop feeds, then says what it wants next (six frames on): the next
+    look is planned for when that audio is due, not for the next frame."""
+    clock = FakeClock()
+    cap, src = pulse_capture(clock)
+    conn = FakeConnection.made[0]
+    mic, lb = conn.streams
+    mic.queued = lb.queued = np.zeros(480, np.float32).tobytes()
+    cap.read(0.1)  # starts the call
+    mic.queued = lb.queued = np.ones(480, np.float32).tobytes()
+    assert len(cap.read(0.1)) == 1  # a frame, fed at once
+    cap.want(7 * 480)
+    pumps, t0 = conn.pumps, clock.now
+    assert cap.read(1.0) == []  # asleep until the six frames should be here
+    assert conn.pumps == pumps + 1
+    assert clock.now - t0 == pytest.approx(6 * 0.03 + MARGIN_S, abs=1e-6)
+
+
 def test_native_pulse_capture_survives_a_dead_server_with_a_new_connection() -> None:
     clock = FakeClock()
     cap, src = pulse_capture(clock)
