@@ -18,10 +18,11 @@ from coach.devices import HOW_TO_PICK, DeviceChoice
 from coach.errors import CoachError
 from coach.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
 
-TICK_S = 0.15
-"""Longest wait between two looks at the connection, when the capture was not
-told when audio is wanted (see ``due``): the live loop usually asks every
-30-150 ms (``CallAnalyzer.next_feed_samples``)."""
+TICK_S = 0.25
+"""Longest wait between two looks at the connection. The live loop asks for
+audio every 30-180 ms with the defaults, at most every 240 ms
+(``CallAnalyzer.next_feed_samples``, ``pipeline.LAZY_MAX_MS``): this is above
+that, so a look is made only when the audio wanted should be there (``due``)."""
 MARGIN_S = 0.005
 """A look is made this long after the audio wanted should have arrived (fragments
 come every 2-8 ms), and again after this long while it has not. At 2 ms a second
