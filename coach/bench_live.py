@@ -64,8 +64,6 @@ desktop_notifications = false
 """
 
 
-
-
 class PulseUnavailable(RuntimeError):
     """No PulseAudio here (not installed, or it will not start)."""
 

@@ -25,8 +25,8 @@ audio every 30-180 ms with the defaults, at most every 240 ms
 that, so a look is made only when the audio wanted should be there (``due``)."""
 MARGIN_S = 0.005
 """A look is made this long after the audio wanted should have arrived (fragments
-come every 2-8 ms), and again after this long while it has not. At 2 ms a second
-look was needed for 9 feeds in 10; at 5 ms for 2 in 3, for 3 ms more latency."""
+come every 2-8 ms), and again after this long while it has not. On the bench
+call: 664 looks for 641 feeds; 10 ms made no difference to the CPU."""
 
 
 class PulseSide:
