@@ -17,6 +17,12 @@ longer than that (continuous speech, music) is cut hard. So the audio waiting
 to be cut never exceeds about ``max_piece_ms`` plus the time a segment takes to
 become final, and the ring (``ring_s``) bounds memory whatever the call length.
 Audio never leaves memory: pieces are float32 arrays handed to the transcriber.
+
+Each utterance's first piece starts ``PRE_ROLL_MS`` before the VAD's start,
+read back from the ring (never into the previous piece): a VAD decides on
+speech a frame or more after its soft onset ("wh…", "h…"), and whisper given a
+clipped first word drops or mishears it -- and with it what makes a question a
+question.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ from coach.timeline import Side
 
 SAMPLE_RATE = 16000
 _PER_MS = SAMPLE_RATE // 1000
+PRE_ROLL_MS = 250
+"""Audio kept before the VAD's start of an utterance: whisper tiny.en on espeak questions
+cut at the onset lower-cased and lost the "?" of 4 of 10 ("what happens when report is
+late."), with 250 ms of pre-roll none; more than ~300 ms of silence gained nothing."""
 
 
 class AudioRing:
@@ -103,7 +113,7 @@ class UtteranceCutter:
         side: Side,
         mode: str = "utterance",
         max_piece_ms: int = 25_000,
-        pad_before_ms: int = 100,
+        pad_before_ms: int = PRE_ROLL_MS,
         pad_after_ms: int = 200,
         ring_s: float = 60.0,
     ) -> None:

@@ -26,7 +26,7 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from coach.bench_transcribe import SCRIPT, espeak_call
+from coach.bench_transcribe import CUSTOMER_VOICE, REP_VOICE, SCRIPT, espeak_call, say
 from coach.config import Config
 from coach.errors import CoachError
 from coach.lexicon import is_question
@@ -117,7 +117,9 @@ def test_utterance_mode_cuts_whole_utterances_when_closed() -> None:
     (piece,) = cutter.cut(track)
     assert (piece.utt_start_ms, piece.start_ms, piece.end_ms) == (1000, 1000, 3000)
     assert piece.speech_ms == 1500
-    assert len(piece.audio) == (3200 - 900) * 16  # 100 ms before, 200 ms after
+    assert len(piece.audio) == (3200 - 750) * 16  # 250 ms before (pre-roll), 200 ms after
+    ring = np.linspace(0, 1, 8000 * 16, dtype=np.float32)
+    assert piece.audio[0] == ring[750 * 16]  # the pre-roll is the ring's audio, in order
     (closed,) = cutter.closed_utterances(track)
     assert (closed.start_ms, closed.end_ms, closed.pieces) == (1000, 3000, 1)
     track.add_speech(5000, 6000)
@@ -682,3 +684,59 @@ def test_models_command_lists_models_and_folders(
     if resolve_model("tiny.en") is not None:
         assert "tiny.en" in result.output
     assert set(KNOWN_SHA256) == {"tiny.en"}
+
+
+
+# Five rep questions, each opening its utterance with the word that makes it a
+# question; a short answer follows each.
+FIRST_WORD_QUESTIONS: list[tuple[str, float, str]] = [
+    ("rep", 0.5, "Who signs the contract on your side?"),
+    ("customer", 1.0, "Our finance director does."),
+    ("rep", 0.8, "Where do you keep your customer data today?"),
+    ("customer", 1.0, "In two spreadsheets and an old database."),
+    ("rep", 0.8, "How many people are on your team?"),
+    ("customer", 1.0, "About twelve at the moment."),
+    ("rep", 0.8, "What happens when a report is late?"),
+    ("customer", 1.0, "The board asks us why, every time."),
+    ("rep", 0.8, "When would you like to start?"),
+    ("customer", 1.0, "Before the end of the quarter."),
+]
+
+
+def soft_onset_call(lines: list[tuple[str, float, str]], onset_s: float = 0.45) -> np.ndarray:
+    """An espeak call whose rep lines swell in over ``onset_s`` from -30 dB.
+
+    Real voices start softly ("wh…", "h…"), so the VAD hears them a little late;
+    espeak starts at full level, where any VAD is on time.
+    """
+    call = np.zeros((2, 0), dtype=np.float32)
+    rng = np.random.default_rng(3)
+    for who, gap, text in lines:
+        row = 1 if who == "customer" else 0
+        audio = say(text, CUSTOMER_VOICE if row else REP_VOICE)
+        if row == 0:
+            n = int(onset_s * RATE)
+            audio[:n] *= np.geomspace(0.03, 1.0, n, dtype=np.float32)
+        part = np.zeros((2, int(gap * RATE) + len(audio)), dtype=np.float32)
+        part[row, -len(audio):] = audio
+        call = np.concatenate([call, part], axis=1)
+    call = np.concatenate([call, np.zeros((2, 2 * RATE), dtype=np.float32)], axis=1)
+    return call + (rng.standard_normal(call.shape) * 10 ** (-65 / 20)).astype(np.float32)
+
+
+def test_real_model_keeps_the_first_word_of_every_question(real_model: Path) -> None:
+    """The pre-roll before the VAD's start keeps the question word of each question.
+
+    Measured on this call: with 100 ms of pre-roll "Where do you…" came out as
+    "We'll do you…" (4 questions); with none, 3.
+    """
+    _need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
+    cfg = Config()
+    transcriber = open_transcriber(cfg, live=False)
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    stats = feed_all(analyzer, soft_onset_call(FIRST_WORD_QUESTIONS))
+    assert analyzer.transcription is not None
+    rep = [u["text"] for u in analyzer.transcription.transcript() if u["side"] == "rep"]
+    firsts = [text.split()[0].strip(",.?").lower() if text else "" for text in rep]
+    assert firsts == ["who", "where", "how", "what", "when"], rep
+    assert stats["questions"] == 5, rep
