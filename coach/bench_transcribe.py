@@ -197,15 +197,16 @@ def _live(call: np.ndarray, engine: Engine, speed: float, nice: int) -> dict[str
 
 def run(speed: float = 1.0, nice: int = 5) -> list[str]:
     """Measure; return the report lines."""
-    from coach.config import Config
+    from coach.config import Config, model_name, speech_language
     from coach.pipeline import CallAnalyzer
     from coach.transcribe import SyncTranscriber, WhisperEngine, resolve_model, verify_model
 
     cfg = Config().transcribe
-    out = [f"transcription ({cfg.model}, int8, {cfg.threads} threads, beam {cfg.beam_size}):"]
-    path = resolve_model(cfg.model)
+    model = model_name(Config())
+    out = [f"transcription ({model}, int8, {cfg.threads} threads, beam {cfg.beam_size}):"]
+    path = resolve_model(model)
     if path is None:
-        return out + [f"  skipped: {cfg.model} is not installed (run `make models`)"]
+        return out + [f"  skipped: {model} is not installed (run `make models`)"]
     if shutil.which("espeak-ng") is None:
         return out + ["  skipped: espeak-ng is not installed (make sysdeps)"]
     verify_model(path)
@@ -215,7 +216,7 @@ def run(speed: float = 1.0, nice: int = 5) -> list[str]:
 
     rss0 = _rss_mb()
     t = time.perf_counter()
-    engine = WhisperEngine(path, cfg.language, cfg.threads, cfg.beam_size)
+    engine = WhisperEngine(path, speech_language(Config()), cfg.threads, cfg.beam_size)
     load_s = time.perf_counter() - t
     rss_loaded = _rss_mb()
     out.append(

@@ -37,6 +37,10 @@ else:  # pragma: no cover - exercised only on 3.10
 Value: TypeAlias = bool | int | float | str
 
 ENV_VAR = "COACH_CONFIG"
+DEFAULT_MODEL_EN = "tiny.en"
+"""transcribe.model = "" for English speech."""
+DEFAULT_MODEL_MULTILINGUAL = "base"
+"""transcribe.model = "" for any other language (German)."""
 """Environment variable naming the config file to use instead of the default location."""
 
 # Upper bound for timers, so a huge value effectively switches a nudge off.
@@ -256,16 +260,18 @@ _SPECS: tuple[KeySpec, ...] = (
         "summaries, deepen quotes); false = VAD only. Nothing leaves the machine.",
     ),
     KeySpec(
-        "transcribe", "model", "tiny.en", str, pattern=r"(?s).*\S.*",
-        pattern_help='a model name under models/ (e.g. "tiny.en") or a path',
-        why="faster-whisper tiny.en (int8) loads in ~0.4 s and needs ~176 MiB "
-        "(measured for this project); names ending in .en are English-only.",
+        "transcribe", "model", "", str, pattern=r"(?s)(|.*\S.*)",
+        pattern_help='a model name under models/ (e.g. "tiny.en", "base") or a path',
+        why='"" = the default for the speech language: tiny.en for English (int8: loads in '
+        "~0.4 s, ~176 MiB; as accurate as base on espeak questions at half its CPU, "
+        "measured for this project), base (multilingual) otherwise; names ending in .en "
+        "are English-only.",
     ),
     KeySpec(
-        "transcribe", "language", "en", str, pattern=r"[a-z]{2,3}",
-        pattern_help='a lowercase language code such as "en" or "de"',
-        why="Language of the speech; English-only (.en) models accept only en, German needs "
-        "a multilingual model.",
+        "transcribe", "language", "", str, pattern=r"([a-z]{2,3})?",
+        pattern_help='a lowercase language code such as "en" or "de", or "" (= coach.language)',
+        why='Language of the speech; "" = coach.language, so coach.language = "de" alone '
+        "gives German transcripts; English-only (.en) models accept only en.",
     ),
     KeySpec(
         "transcribe", "threads", 2, int, min=1, max=16,
@@ -733,12 +739,34 @@ def _cross_check(values: Mapping[str, Value], sources: Mapping[str, str]) -> Non
             relation = "less than" if rule.strict else "at most"
             raise _err(f"contradictory settings: {where(rule.low)} must be {relation} "
                        f"{where(rule.high)}, because {rule.why}; change one of them")
-    model = str(values["transcribe.model"])
-    language = values["transcribe.language"]
+    language = _speech_language(values)
+    model = _model_name(str(values["transcribe.model"]), language)
     if values["transcribe.enabled"] and Path(model).name.endswith(".en") and language != "en":
-        raise _err(f"contradictory settings: {where('transcribe.language')} needs a "
+        lang_key = "transcribe.language" if values["transcribe.language"] else "coach.language"
+        raise _err(f"contradictory settings: {where(lang_key)} needs a "
                    f"multilingual model, but {where('transcribe.model')} is English-only; "
-                   'set transcribe.model to e.g. "tiny" or transcribe.language = "en"')
+                   'set transcribe.model to e.g. "base" (or "" for the default) or '
+                   'transcribe.language = "en"')
+
+
+def _speech_language(values: Mapping[str, Value]) -> str:
+    return str(values["transcribe.language"] or values["coach.language"])
+
+
+def _model_name(model: str, language: str) -> str:
+    if model:
+        return model
+    return DEFAULT_MODEL_EN if language == "en" else DEFAULT_MODEL_MULTILINGUAL
+
+
+def speech_language(config: Config) -> str:
+    """The language of the speech: ``transcribe.language``, else ``coach.language``."""
+    return config.transcribe.language or config.coach.language
+
+
+def model_name(config: Config) -> str:
+    """The model ``transcribe.model`` asks for: "" means the default for the speech language."""
+    return _model_name(config.transcribe.model, speech_language(config))
 
 
 def check_config(config: Config) -> None:

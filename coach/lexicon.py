@@ -50,9 +50,18 @@ def _w(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+ANY = "*"
+"""In a phrase, any one word: whisper hears the pronoun of "wenn ich Sie richtig verstehe"
+in espeak German as "mich", "nie" or "mir" (measured for this project)."""
+
+
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    return tuple(w for tok in phrase.split() for w in ([ANY] if tok == ANY else words(tok)))
+
+
 def _phrases(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    """Phrases as word tuples, longest first (so "i see" wins over "i")."""
-    out = {tuple(words(p)) for p in items}
+    """Phrases as word tuples, longest first (so "i see" wins over "i"); ``ANY`` is a wildcard."""
+    out = {_phrase_words(p) for p in items}
     return tuple(sorted((p for p in out if p), key=len, reverse=True))
 
 
@@ -255,7 +264,9 @@ DE = Lexicon(
             "wenn ich dich richtig verstanden habe", "wenn ich sie richtig verstanden habe",
             "wenn ich euch richtig verstanden habe", "wenn ich das richtig verstanden habe",
             "habe ich dich richtig verstanden", "habe ich sie richtig verstanden",
-            "hab ich dich richtig verstanden", "zusammengefasst", "zusammenfassend",
+            "hab ich dich richtig verstanden", "wenn ich * richtig verstehe",
+            "wenn ich * richtig verstanden habe", "habe ich * richtig verstanden",
+            "hab ich * richtig verstanden", "zusammengefasst", "zusammenfassend",
             "um zusammenzufassen", "lass mich zusammenfassen", "lassen sie mich zusammenfassen",
             "ich fasse zusammen", "ich fasse mal zusammen", "fassen wir zusammen",
             "was ich höre ist", "was ich heraushöre", "also was ich höre", "du sagst also",
@@ -297,13 +308,18 @@ def _find(ws: list[str], phrases: tuple[tuple[str, ...], ...]) -> list[tuple[int
     i = 0
     while i < len(ws):
         for p in phrases:
-            if tuple(ws[i : i + len(p)]) == p:
+            if _matches(ws, i, p):
                 out.append((i, p))
                 i += len(p)
                 break
         else:
             i += 1
     return out
+
+
+def _matches(ws: list[str], i: int, phrase: tuple[str, ...]) -> bool:
+    got = ws[i : i + len(phrase)]
+    return len(got) == len(phrase) and all(p in (w, ANY) for p, w in zip(phrase, got, strict=True))
 
 
 def _opening(ws: list[str], lex: Lexicon) -> list[str]:

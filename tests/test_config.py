@@ -31,8 +31,10 @@ from coach.config import (
     config_values,
     default_config_path,
     load_config,
+    model_name,
     override,
     render_config_toml,
+    speech_language,
 )
 from coach.config_cli import config_app
 from coach.errors import CoachError
@@ -94,8 +96,8 @@ def test_defaults_are_the_numbers_of_metrics_md() -> None:
     assert c.live.desktop_notifications is True
     assert c.live.refresh_hz == 4
     assert c.transcribe.enabled is True
-    assert c.transcribe.model == "tiny.en"
-    assert c.transcribe.language == "en"
+    assert c.transcribe.model == ""  # the default for the speech language
+    assert c.transcribe.language == ""  # coach.language
     assert c.transcribe.threads == 2
     assert c.transcribe.beam_size == 1
     assert c.history.enabled is True
@@ -345,8 +347,10 @@ def test_a_binary_file_is_not_a_config_file(tmp_path: Path) -> None:
          ["nudges.pause_s = 4.0 (from this file)", "nudges.max_wait_s = 3.0 (from default)"]),
         ("[turns]\nutterance_gap_s = 3\n",
          ["turns.utterance_gap_s = 3.0", "turns.floor_gap_s = 2.0"]),
-        ('[transcribe]\nlanguage = "de"\n',
+        ('[transcribe]\nlanguage = "de"\nmodel = "tiny.en"\n',
          ['transcribe.language = "de"', 'transcribe.model = "tiny.en"', "English-only"]),
+        ('[coach]\nlanguage = "de"\n[transcribe]\nmodel = "tiny.en"\n',
+         ['coach.language = "de"', 'transcribe.model = "tiny.en"', "English-only"]),
     ],
 )
 def test_contradictions_name_both_keys(tmp_path: Path, text: str, keys: list[str]) -> None:
@@ -553,3 +557,20 @@ def test_any_valid_config_renders_and_loads_back(tmp_path: Path, data: dict[str,
     path.write_text(render_config_toml(config), encoding="utf-8")
     assert load_config(path).config == config
     assert not math.isnan(config.nudges.talk_ratio_max)
+
+
+def test_coach_language_alone_picks_the_speech_language_and_a_multilingual_model(
+    tmp_path: Path,
+) -> None:
+    english = load_config(write(tmp_path, "")).config
+    assert (speech_language(english), model_name(english)) == ("en", "tiny.en")
+    german = load_config(write(tmp_path, '[coach]\nlanguage = "de"\n')).config
+    assert (speech_language(german), model_name(german)) == ("de", "base")
+    mine = load_config(
+        write(tmp_path, '[coach]\nlanguage = "de"\n[transcribe]\nmodel = "small"\n')
+    ).config
+    assert (speech_language(mine), model_name(mine)) == ("de", "small")
+    spoken = load_config(write(tmp_path, '[transcribe]\nlanguage = "de"\n')).config
+    assert (spoken.coach.language, speech_language(spoken), model_name(spoken)) == (
+        "en", "de", "base"
+    )

@@ -683,7 +683,9 @@ def test_models_command_lists_models_and_folders(
     assert f"${MODELS_ENV}" in result.output and "user data" in result.output
     if resolve_model("tiny.en") is not None:
         assert "tiny.en" in result.output
-    assert set(KNOWN_SHA256) == {"tiny.en"}
+    assert set(KNOWN_SHA256) == {"tiny.en", "base"}
+    # which model is the default, and why
+    assert "tiny.en for English" in result.output and "base for German" in result.output
 
 
 
@@ -703,25 +705,35 @@ FIRST_WORD_QUESTIONS: list[tuple[str, float, str]] = [
 ]
 
 
-def soft_onset_call(lines: list[tuple[str, float, str]], onset_s: float = 0.45) -> np.ndarray:
-    """An espeak call whose rep lines swell in over ``onset_s`` from -30 dB.
+def espeak_lines(
+    lines: list[tuple[str, float, str]],
+    voices: tuple[str, str] = (REP_VOICE, CUSTOMER_VOICE),
+    rep_onset_s: float = 0.0,
+) -> np.ndarray:
+    """An espeak-ng call in memory, laid out as ``espeak_call`` lays out its script.
 
-    Real voices start softly ("wh…", "h…"), so the VAD hears them a little late;
-    espeak starts at full level, where any VAD is on time.
+    ``rep_onset_s``: the rep's lines swell in over this long from -30 dB. Real
+    voices start softly ("wh…", "h…"), so a VAD hears them a little late; espeak
+    starts at full level, where any VAD is on time.
     """
-    call = np.zeros((2, 0), dtype=np.float32)
-    rng = np.random.default_rng(3)
+    placed: list[tuple[int, float, np.ndarray]] = []
+    t = 0.0
     for who, gap, text in lines:
         row = 1 if who == "customer" else 0
-        audio = say(text, CUSTOMER_VOICE if row else REP_VOICE)
-        if row == 0:
-            n = int(onset_s * RATE)
+        audio = say(text, voices[row])
+        if row == 0 and rep_onset_s > 0:
+            n = int(rep_onset_s * RATE)
             audio[:n] *= np.geomspace(0.03, 1.0, n, dtype=np.float32)
-        part = np.zeros((2, int(gap * RATE) + len(audio)), dtype=np.float32)
-        part[row, -len(audio):] = audio
-        call = np.concatenate([call, part], axis=1)
-    call = np.concatenate([call, np.zeros((2, 2 * RATE), dtype=np.float32)], axis=1)
-    return call + (rng.standard_normal(call.shape) * 10 ** (-65 / 20)).astype(np.float32)
+        start = t + gap
+        placed.append((row, start, audio))
+        if who != "backchannel":  # a backchannel overlaps; the next line follows the last
+            t = start + len(audio) / RATE
+    rng = np.random.default_rng(3)
+    call = (rng.standard_normal((2, int((t + 2.0) * RATE))) * 10 ** (-65 / 20)).astype(np.float32)
+    for row, start, audio in placed:
+        i = int(start * RATE)
+        call[row, i : i + len(audio)] += audio
+    return call
 
 
 def test_real_model_keeps_the_first_word_of_every_question(real_model: Path) -> None:
@@ -734,9 +746,59 @@ def test_real_model_keeps_the_first_word_of_every_question(real_model: Path) -> 
     cfg = Config()
     transcriber = open_transcriber(cfg, live=False)
     analyzer = CallAnalyzer(cfg, transcriber=transcriber)
-    stats = feed_all(analyzer, soft_onset_call(FIRST_WORD_QUESTIONS))
+    stats = feed_all(analyzer, espeak_lines(FIRST_WORD_QUESTIONS, rep_onset_s=0.45))
     assert analyzer.transcription is not None
     rep = [u["text"] for u in analyzer.transcription.transcript() if u["side"] == "rep"]
     firsts = [text.split()[0].strip(",.?").lower() if text else "" for text in rep]
     assert firsts == ["who", "where", "how", "what", "when"], rep
     assert stats["questions"] == 5, rep
+
+
+# A German call for the multilingual base model: the same shape as the English
+# script (questions, a customer story long enough for a deepen nudge, a "ja"
+# backchannel, a recap). Lines that espeak-ng's German voices say clearly enough
+# for whisper base; it still hears the recap's "Sie" as "mich".
+DE_SCRIPT: list[tuple[str, float, str]] = [
+    ("rep", 0.5, "Guten Tag, danke für Ihre Zeit. "
+     "Was sind Ihre wichtigsten Ziele für dieses Quartal?"),
+    ("customer", 1.0, "Wir wollen alle Kundendaten vor dem Sommer an einem Ort haben."),
+    ("rep", 1.0, "Wie groß ist Ihr Team?"),
+    ("customer", 1.0, "Nun, es war ein schwieriges Jahr für uns. Wir ziehen jeden "
+     "Kundendatensatz aus unserem alten System um, und der Zeitplan der Migration ist "
+     "extrem knapp."),
+    ("customer", 0.5, "Unser Vorstand erwartet, dass das ganze Projekt vor dem Sommer fertig "
+     "ist. Ehrlich gesagt macht mir der Zeitplan mehr Sorgen als das Budget."),
+    ("backchannel", -3.0, "Ja."),
+    ("customer", 0.5, "Unsere Ingenieure sind schon ausgelastet, und die Anbieter ändern "
+     "ständig ihre Pläne. Wenn der Zeitplan wieder rutscht, verlieren wir den Vertrag mit "
+     "unserem größten Partner."),
+    ("customer", 0.5, "Außerdem müssen wir jeden Vertriebsleiter vor der Hochsaison neu "
+     "schulen."),
+    ("rep", 2.5, "Wenn ich Sie richtig verstehe, ist der Zeitplan das Problem."),
+    ("rep", 1.2, "Warum ist das gerade jetzt wichtig?"),
+    ("customer", 1.0, "Der Partner braucht das neue System bis Juni."),
+    ("rep", 1.0, "Wir bauen Software, die Teams hilft, ihre Daten sicher umzuziehen."),
+]
+
+
+def test_german_call_end_to_end_with_the_base_model() -> None:
+    """coach.language = "de" alone: the base model, German counts, German nudge texts."""
+    path = resolve_model("base")
+    _need(path is not None, "base is not installed: run `make models MODEL=base`")
+    _need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
+    assert path is not None
+    verify_model(path)
+    base = Config()
+    cfg = dataclasses.replace(base, coach=dataclasses.replace(base.coach, language="de"))
+    transcriber = open_transcriber(cfg, live=False)
+    assert transcriber is not None and transcriber.name == "base"
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    stats = feed_all(analyzer, espeak_lines(DE_SCRIPT, voices=("de", "de+f3")))
+    assert analyzer.transcription is not None
+    said = analyzer.transcription.transcript()
+    assert stats["transcription"]["language"] == "de"
+    assert stats["questions"] == 3, said
+    assert stats["summaries"] == 1, said
+    assert stats["rep"]["backchannel_word_counts"] == {"ja": 1}, said
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert deepen["text"] == nudge_text("deepen", "de", quote="Zeitplan"), said
