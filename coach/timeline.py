@@ -528,6 +528,11 @@ class Timeline:
         if fire:
             self._fire(t, "talk_less")
 
+    @property
+    def summarise_due_ms(self) -> int:
+        """When the summarise count runs out (unless a summary restarts it first)."""
+        return self._summarise_due
+
     def resummarised(self, t_ms: int) -> None:
         """A detected rep summary (transcription) restarts the summarise count."""
         self._summarise_due = max(self._summarise_due, t_ms + self.timing.summarise_every_ms)

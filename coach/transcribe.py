@@ -66,7 +66,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from coach import lexicon
+from coach import lexicon, packing
 from coach.config import DEFAULT_MODEL_EN, Config, model_name, speech_language
 from coach.errors import CoachError
 from coach.timeline import Nudge, Side, Timeline
@@ -82,8 +82,24 @@ KNOWN_SHA256 = {
 }
 STAMP = ".coach-verified"
 """Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""
+MAX_WAIT_MS = 30_000
+"""Pieces that can wait are packed until a window is full or the oldest has waited this
+long (audio time): a live pass per rep utterance cost ~0.56 CPU-s (about 7 % of a core on
+the demo call); packed, a pass serves ~28 s of speech."""
+STORY_LEAD_MS = 2_000
+"""Live: a customer story gets one pass this long before a deepen nudge could fire
+(``nudges.deepen_after_story_s``), so its quote is ready with the nudge (a pass of a full
+window took ~1 s here)."""
+STORY_HOLD_S = 2 * packing.WINDOW_S
+"""A customer story is held back (in memory) for at most its last two windows of audio:
+two passes at most quote it, and a deepen nudge comes 30 s into a story by default."""
+STORY_SETTLE_MS = 2_000
+"""After a held piece's deepen pause, this much longer before it is let go: the floor walk
+decides a little after the audio (measured: under a second at the live step)."""
+CUSTOMER_SAMPLE = 0.25
+"""Share of the customer's other speech transcribed for pace and fillers."""
 LIVE_QUEUE_MAX = 6
-"""Pieces waiting in live mode before the oldest is dropped (~6 utterances of backlog)."""
+"""Packs waiting in live mode before the oldest is dropped (~6 passes of backlog)."""
 
 
 # ----------------------------------------------------------------------------- models
@@ -228,6 +244,14 @@ class Engine(Protocol):
     def transcribe(self, audio: np.ndarray) -> str: ...
 
 
+def transcribe_many(engine: Engine, audios: list[np.ndarray]) -> list[str]:
+    """Each piece's text: in one packed pass when the engine packs, else one at a time."""
+    many = getattr(engine, "transcribe_many", None)
+    if many is not None and len(audios) > 1:
+        return list(many(audios))
+    return [engine.transcribe(a) for a in audios]
+
+
 class WhisperEngine:
     """faster-whisper on the CPU, int8; the model given as a local directory."""
 
@@ -268,6 +292,21 @@ class WhisperEngine:
         # the generator decodes lazily: consume it here, in the transcribing thread
         return " ".join(s.text.strip() for s in segments).strip()
 
+    def transcribe_many(self, audios: list[np.ndarray]) -> list[str]:
+        """Several pieces in one pass (``packing.pack``), split back by word timestamps."""
+        audio, spans = packing.pack(audios)
+        segments, _ = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=self.temperature,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+        )
+        words = [(w.start, w.end, w.word) for s in segments for w in (s.words or [])]
+        return packing.split_words(words, spans)
+
 
 # ----------------------------------------------------------------------------- transcribers
 
@@ -290,6 +329,9 @@ class PieceResult:
     done_at: float = 0.0
     """``time.monotonic()`` when its transcript was ready."""
     compute_s: float = 0.0
+    """Its share (by audio length) of the pass that transcribed it."""
+    skipped: bool = False
+    """Not transcribed because nothing needed it (a customer piece outside the sample)."""
 
     @classmethod
     def of(cls, piece: Piece, **kw: Any) -> PieceResult:
@@ -298,34 +340,45 @@ class PieceResult:
             piece.seq, **kw,
         )
 
+    @property
+    def transcribed(self) -> bool:
+        return not self.dropped and not self.skipped
+
 
 class Transcriber(Protocol):
     live: bool
     name: str
     dropped: int
+    passes: int
 
     def submit(self, piece: Piece) -> None: ...
+    def submit_pack(self, pieces: list[Piece]) -> None: ...
     def poll(self) -> list[PieceResult]: ...
     def drain(self, timeout_s: float | None = None) -> None: ...
     def close(self) -> None: ...
 
 
-def _run_engine(engine: Engine, piece: Piece, submitted: float) -> PieceResult:
+def _run_pack(engine: Engine, pieces: list[Piece], submitted: float) -> list[PieceResult]:
+    """One pass over the pieces (packed when the engine packs); compute shared by length."""
     t0 = time.monotonic()
     try:
-        text = engine.transcribe(piece.audio)
+        texts = transcribe_many(engine, [p.audio for p in pieces])
         error = None
     except Exception as e:  # a bad piece must not stop the call
-        text, error = "", f"{type(e).__name__}: {e}"
+        texts, error = ["" for _ in pieces], f"{type(e).__name__}: {e}"
     t1 = time.monotonic()
-    return PieceResult.of(
-        piece, text=text, dropped=error is not None, error=error,
-        submitted_at=submitted, done_at=t1, compute_s=t1 - t0,
-    )
+    total = sum(len(p.audio) for p in pieces) or 1
+    return [
+        PieceResult.of(
+            p, text=text, dropped=error is not None, error=error, submitted_at=submitted,
+            done_at=t1, compute_s=(t1 - t0) * len(p.audio) / total,
+        )
+        for p, text in zip(pieces, texts, strict=True)
+    ]
 
 
 class SyncTranscriber:
-    """Transcribes each piece at once, in the caller's thread: never drops (``coach analyze``)."""
+    """Transcribes each pack at once, in the caller's thread: never drops (``coach analyze``)."""
 
     live = False
 
@@ -333,12 +386,19 @@ class SyncTranscriber:
         self.engine = engine
         self.name = name
         self.dropped = 0
+        self.passes = 0
         self._results: list[PieceResult] = []
 
     def submit(self, piece: Piece) -> None:
-        result = _run_engine(self.engine, piece, time.monotonic())
-        self.dropped += result.dropped
-        self._results.append(result)
+        self.submit_pack([piece])
+
+    def submit_pack(self, pieces: list[Piece]) -> None:
+        if not pieces:
+            return
+        results = _run_pack(self.engine, pieces, time.monotonic())
+        self.passes += 1
+        self.dropped += sum(r.dropped for r in results)
+        self._results.extend(results)
 
     def poll(self) -> list[PieceResult]:
         out, self._results = self._results, []
@@ -352,7 +412,7 @@ class SyncTranscriber:
 
 
 class WorkerTranscriber:
-    """A worker thread behind a bounded queue that drops the oldest piece when full.
+    """A worker thread behind a bounded queue of packs that drops the oldest when full.
 
     ``submit`` and ``poll`` never wait for transcription. The engine is built in
     the worker (``engine_factory``), so loading the model delays nothing either.
@@ -371,10 +431,11 @@ class WorkerTranscriber:
         self.max_queue = max_queue
         self.nice = nice
         self.dropped = 0
+        self.passes = 0
         self.error: str | None = None
         self.ready = threading.Event()
         self._factory = engine_factory
-        self._queue: deque[tuple[Piece, float]] = deque()
+        self._queue: deque[tuple[list[Piece], float]] = deque()
         self._results: list[PieceResult] = []
         self._cv = threading.Condition()
         self._busy = False
@@ -383,20 +444,25 @@ class WorkerTranscriber:
         self._thread.start()
 
     def submit(self, piece: Piece) -> None:
+        self.submit_pack([piece])
+
+    def submit_pack(self, pieces: list[Piece]) -> None:
+        if not pieces:
+            return
         now = time.monotonic()
         with self._cv:
             if self.error is not None or self._stop:
-                self._drop(piece)
+                self._drop(pieces)
                 return
             while len(self._queue) >= self.max_queue:
-                old, _ = self._queue.popleft()
-                self._drop(old)
-            self._queue.append((piece, now))
+                self._drop(self._queue.popleft()[0])
+            self._queue.append((list(pieces), now))
             self._cv.notify()
 
-    def _drop(self, piece: Piece) -> None:  # with the lock held
-        self.dropped += 1
-        self._results.append(PieceResult.of(piece, dropped=True, done_at=time.monotonic()))
+    def _drop(self, pieces: list[Piece]) -> None:  # with the lock held
+        self.dropped += len(pieces)
+        done = time.monotonic()
+        self._results.extend(PieceResult.of(p, dropped=True, done_at=done) for p in pieces)
 
     def poll(self) -> list[PieceResult]:
         with self._cv:
@@ -405,13 +471,14 @@ class WorkerTranscriber:
 
     @property
     def pending(self) -> int:
+        """Packs waiting or in progress."""
         with self._cv:
             return len(self._queue) + self._busy
 
     def drain(self, timeout_s: float | None = 10.0) -> None:
         """Wait until the queue is done (the call is over); drop what is left at the timeout.
 
-        The queue holds at most ``max_queue`` pieces, so this is a few seconds at most
+        The queue holds at most ``max_queue`` packs, so this is a few seconds at most
         on a machine that keeps up; the timeout bounds the wait for the report.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -454,14 +521,14 @@ class WorkerTranscriber:
                     self._cv.wait()
                 if self._stop:
                     return
-                piece, submitted = self._queue.popleft()
+                pieces, submitted = self._queue.popleft()
                 self._busy = True
-            result = _run_engine(engine, piece, submitted)
+            results = _run_pack(engine, pieces, submitted)
             with self._cv:
                 self._busy = False
-                if result.dropped:
-                    self.dropped += 1
-                self._results.append(result)
+                self.passes += 1
+                self.dropped += sum(r.dropped for r in results)
+                self._results.extend(results)
                 self._cv.notify_all()
 
 
@@ -521,6 +588,7 @@ class UtteranceText:
     speech_ms: int
     pieces: int
     dropped: int
+    skipped: int
     question: bool
     summary: bool
     acks: list[str] = field(default_factory=list)
@@ -532,19 +600,41 @@ class UtteranceText:
 
 
 class TranscriptionStage:
-    """Cuts, submits and applies transcripts for one call (driven by ``CallAnalyzer``)."""
+    """Cuts, schedules and applies transcripts for one call (driven by ``CallAnalyzer``).
+
+    What gets transcribed, and when, follows what needs it:
+
+    * rep pieces (questions, summaries, the deepen heed): all of them, packed
+      several to a pass; they wait until a window is full or the oldest has
+      waited ``MAX_WAIT_MS`` -- at once when the summarise count is about to
+      run out, since a summary restarts it;
+    * a customer story (the customer holds the floor): held back in memory until
+      a deepen nudge asks for its quote (live: the story so far gets one pass
+      ``STORY_LEAD_MS`` before a nudge could fire, so the quote is ready with it);
+      a story that earns none joins the sample;
+    * other customer speech (pace, fillers): a sample of ``customer_sample`` of
+      its speech time; short pieces (backchannels, whose words confirm them)
+      always, since they ride in a pass's spare room almost for free.
+
+    Skipped pieces are not dropped work: statistics say what they were drawn from.
+    """
 
     def __init__(
         self,
         transcriber: Transcriber,
         language: str = "en",
         log: Callable[[str], None] | None = None,
+        customer_sample: float = CUSTOMER_SAMPLE,
+        window_s: float = packing.WINDOW_S,
     ) -> None:
         self.transcriber = transcriber
         self.language = language
         self.log = log
-        mode = "segment" if transcriber.live else "utterance"
-        self.cutters = {side: UtteranceCutter(side, mode) for side in Side}
+        self.customer_sample = customer_sample
+        self.window_s = window_s
+        """Audio packed into one pass (0: one piece per pass)."""
+        # whole utterances: work is packed and waits anyway, and fewer pieces pack tighter
+        self.cutters = {side: UtteranceCutter(side, "utterance") for side in Side}
         self.results: dict[tuple[Side, int], list[PieceResult]] = {}
         self.closing: list[ClosedUtterance] = []
         self.utterances: dict[tuple[Side, int], UtteranceText] = {}
@@ -552,6 +642,13 @@ class TranscriptionStage:
         self.pieces_done: list[PieceResult] = []
         self._seq = 0
         self._error_reported = False
+        self._pool: list[Piece] = []  # can wait: packed when a window fills or at the latest
+        self._held: list[Piece] = []  # customer story pieces, until a deepen asks or it ends
+        self._urgent: list[Piece] = []  # live: needed now
+        self._skipped: list[PieceResult] = []
+        self._story_sent: int | None = None  # live: the story whose pass was made
+        self._customer_ms = 0  # customer speech offered to the sample
+        self._sampled_ms = 0  # ... and taken
 
     # -- driving -------------------------------------------------------------
     def audio(self, block: np.ndarray) -> None:
@@ -559,28 +656,139 @@ class TranscriptionStage:
         for side in Side:
             self.cutters[side].append(block[int(side)])
 
+    @property
+    def now_ms(self) -> int:
+        return self.cutters[Side.REP].audio_ms
+
     def step(self, timeline: Timeline) -> None:
-        """After the VAD updated the timeline's tracks: cut, submit, collect, apply."""
+        """After the VAD updated the timeline's tracks: cut, schedule, collect, apply."""
         for side in Side:
             for piece in self.cutters[side].cut(timeline.tracks[side]):
                 self.pieces_cut += 1
                 self._seq += 1
-                self.transcriber.submit(_with_seq(piece, self._seq))
+                self._route(_with_seq(piece, self._seq), timeline)
+        self._release_stories(timeline)
+        self._schedule(timeline)
         self._collect(timeline)
 
     def finish(self, timeline: Timeline) -> None:
         """The call is over (its timeline finished): cut the rest, wait, apply everything."""
         self.step(timeline)
+        held, self._held = self._held, []
+        for piece in held:
+            self._sample(piece)
+        self._submit(self._urgent + self._pool)
+        self._urgent, self._pool = [], []
         self.transcriber.drain()
         self._collect(timeline)
 
     def close(self) -> None:
         self.transcriber.close()
 
+    # -- what is needed, and when -------------------------------------------------
+    def _story_start(self, timeline: Timeline) -> int | None:
+        """When the customer's current hold of the floor began (None: not holding it)."""
+        return timeline.floor_start_ms if timeline.holder is Side.CUSTOMER else None
+
+    def _story_may_deepen(self, timeline: Timeline) -> bool:
+        start = self._story_start(timeline)
+        lead = timeline.timing.deepen_after_story_ms - STORY_LEAD_MS
+        return start is not None and self.now_ms - start >= lead
+
+    def _route(self, piece: Piece, timeline: Timeline) -> None:
+        if piece.side is Side.REP or self.customer_sample >= 1.0:
+            self._pool.append(piece)
+            return
+        start = self._story_start(timeline)
+        if start is not None and piece.start_ms >= start:
+            self._held.append(piece)
+            self._trim_held()
+            return
+        if piece.end_ms - piece.start_ms <= timeline.timing.backchannel_max_ms:
+            self._pool.append(piece)  # a backchannel's words confirm it
+            return
+        self._sample(piece)
+
+    def _trim_held(self) -> None:
+        """Hold at most the story's last ``STORY_HOLD_S`` of audio (bounded memory)."""
+        while len(self._held) > 1 and packing.packed_seconds(
+            [packing.seconds(p.audio) for p in self._held]
+        ) > STORY_HOLD_S:
+            self._sample(self._held.pop(0))
+
+    def _release_stories(self, timeline: Timeline) -> None:
+        """Held pieces of a story that can no longer earn a deepen nudge go to the sample."""
+        start = self._story_start(timeline)
+        if (
+            self.transcriber.live
+            and start is not None
+            and start != self._story_sent
+            and self._story_may_deepen(timeline)
+        ):
+            # one pass for the story so far, done by the time a deepen nudge can fire
+            self._story_sent = start
+            self._urgent.extend(p for p in self._held if p.start_ms >= start)
+            self._held = [p for p in self._held if p.start_ms < start]
+        settle = timeline.timing.deepen_pause_ms + STORY_SETTLE_MS
+        keep: list[Piece] = []
+        for piece in self._held:
+            ongoing = start is not None and piece.start_ms >= start
+            if ongoing or self.now_ms < piece.end_ms + settle:
+                keep.append(piece)
+            else:
+                self._sample(piece)
+        self._held = keep
+
+    def _sample(self, piece: Piece) -> None:
+        """Customer speech for pace and fillers: a share ``customer_sample`` of it."""
+        self._customer_ms += piece.speech_ms
+        if self._sampled_ms < self.customer_sample * self._customer_ms:
+            self._sampled_ms += piece.speech_ms
+            self._pool.append(piece)
+        else:
+            self._skipped.append(PieceResult.of(piece, skipped=True))
+
+    def _schedule(self, timeline: Timeline) -> None:
+        now, live = self.now_ms, self.transcriber.live
+        if self._urgent:
+            # a pass is made for these: pooled pieces fill its spare room
+            pack, self._urgent = self._urgent, []
+            room = self.window_s
+            lengths = [packing.seconds(p.audio) for p in pack]
+            rest: list[Piece] = []
+            for piece in self._pool:
+                more = [*lengths, packing.seconds(piece.audio)]
+                if packing.packed_seconds(more) <= room:
+                    pack.append(piece)
+                    lengths = more
+                else:
+                    rest.append(piece)
+            self._pool = rest
+            self._submit(pack)
+        if not self._pool:
+            return
+        # a rep summary restarts the summarise count: have it before the count runs out
+        margin = MAX_WAIT_MS if live else 0
+        soon = timeline.summarise_due_ms - now <= margin
+        if soon or self._pool[0].end_ms + MAX_WAIT_MS <= now:
+            pool, self._pool = self._pool, []
+            self._submit(pool)
+            return
+        lengths = [packing.seconds(p.audio) for p in self._pool]
+        full = packing.groups(lengths, self.window_s)[:-1]  # the last group may still fill up
+        n = sum(len(g) for g in full)
+        if n:
+            self._submit(self._pool[:n])
+            self._pool = self._pool[n:]
+
+    def _submit(self, pieces: list[Piece]) -> None:
+        pieces = sorted(pieces, key=lambda p: p.seq)
+        for group in packing.groups([packing.seconds(p.audio) for p in pieces], self.window_s):
+            self.transcriber.submit_pack([pieces[i] for i in group])
+
     def _collect(self, timeline: Timeline) -> None:
-        for r in self.transcriber.poll():
-            self.results.setdefault((r.side, r.utt_start_ms), []).append(r)
-            self.pieces_done.append(r)
+        skipped, self._skipped = self._skipped, []
+        self._take(skipped + self.transcriber.poll())
         error = getattr(self.transcriber, "error", None)
         if error and not self._error_reported and self.log is not None:
             self._error_reported = True
@@ -595,9 +803,15 @@ class TranscriptionStage:
                 waiting.append(cu)
         self.closing = waiting
 
+    def _take(self, results: list[PieceResult]) -> None:
+        for r in results:
+            self.results.setdefault((r.side, r.utt_start_ms), []).append(r)
+            self.pieces_done.append(r)
+
     def _finalize(self, cu: ClosedUtterance, timeline: Timeline) -> None:
         rs = sorted(self.results.pop((cu.side, cu.start_ms)), key=lambda r: r.start_ms)
         text = " ".join(r.text for r in rs if r.text).strip()
+        # pace and fillers come from what was transcribed: skipped speech is left out
         lang = self.language
         u = UtteranceText(
             side=cu.side,
@@ -605,9 +819,10 @@ class TranscriptionStage:
             end_ms=cu.end_ms,
             text=text,
             words=lexicon.word_count(text),
-            speech_ms=sum(r.speech_ms for r in rs if not r.dropped),
+            speech_ms=sum(r.speech_ms for r in rs if r.transcribed),
             pieces=len(rs),
             dropped=sum(r.dropped for r in rs),
+            skipped=sum(r.skipped for r in rs),
             question=lexicon.is_question(text, lang),
             summary=lexicon.is_summary(text, lang),
             acks=lexicon.ack_words(text, lang),
@@ -635,9 +850,23 @@ class TranscriptionStage:
         return " ".join(text for _, text in texts)
 
     def on_nudge(self, nudge: Nudge, timeline: Timeline) -> None:
-        """A nudge fires: a ``deepen`` one quotes the story (from what is transcribed by now)."""
-        if nudge.kind == "deepen" and nudge.quote is None:
-            nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
+        """A nudge fires: a ``deepen`` one quotes the story.
+
+        ``coach analyze`` transcribes the held story now; live, the story has been
+        transcribed as it went (``STORY_LEAD_MS``) and the quote uses what is done.
+        """
+        if nudge.kind != "deepen" or nudge.quote is not None:
+            return
+        # live, the quote cannot wait for a pass: held pieces stay held (then sampled)
+        story = [p for p in self._held + self._pool if p.side is Side.CUSTOMER]
+        if story and not self.transcriber.live:
+            ids = {p.seq for p in story}
+            self._held = [p for p in self._held if p.seq not in ids]
+            self._pool = [p for p in self._pool if p.seq not in ids]
+            if not self.transcriber.live:
+                self._submit(story)
+                self._take(self.transcriber.poll())
+        nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
 
     # -- statistics --------------------------------------------------------------
     def enrich(self, stats: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
@@ -671,9 +900,11 @@ class TranscriptionStage:
         stats["pace_wpm"] = pace
         stats["filler_words"] = fillers
         self._deepen_heed(stats, timeline)
-        done = [r for r in self.pieces_done if not r.dropped]
+        done = [r for r in self.pieces_done if r.transcribed]
         compute = sum(r.compute_s for r in done)
         audio_s = sum(r.end_ms - r.start_ms for r in done) / 1000
+        customer = [r for r in self.pieces_done if r.side is Side.CUSTOMER]
+        customer_ms = sum(r.speech_ms for r in customer)
         stats["transcription"] = {
             "model": self.transcriber.name,
             "language": self.language,
@@ -681,6 +912,11 @@ class TranscriptionStage:
             "utterances": len(self.utterances),
             "pieces": self.pieces_cut,
             "dropped": sum(r.dropped for r in self.pieces_done),
+            "skipped": sum(r.skipped for r in self.pieces_done),
+            "passes": self.transcriber.passes,
+            "customer_speech_transcribed": round(
+                sum(r.speech_ms for r in customer if r.transcribed) / customer_ms, 3
+            ) if customer_ms else None,
             "real_time_factor": round(compute / audio_s, 3) if audio_s else None,
         }
         return stats
@@ -723,7 +959,10 @@ class TranscriptionStage:
     # -- the transcript ------------------------------------------------------------
     def transcript(self) -> list[dict[str, Any]]:
         """The call's utterances with side, times (s) and text, in time order."""
-        utts = sorted(self.utterances.values(), key=lambda u: (u.start_ms, int(u.side)))
+        utts = sorted(
+            (u for u in self.utterances.values() if u.skipped < u.pieces),  # not all skipped
+            key=lambda u: (u.start_ms, int(u.side)),
+        )
         return [
             {
                 "side": u.side.label,

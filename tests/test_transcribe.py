@@ -186,8 +186,9 @@ class ScriptedTranscriber(SyncTranscriber):
         super().__init__(engine=None, name="script")  # type: ignore[arg-type]
         self.fn = fn
 
-    def submit(self, piece: Piece) -> None:
-        self._results.append(PieceResult.of(piece, text=self.fn(piece)))
+    def submit_pack(self, pieces: list[Piece]) -> None:
+        self.passes += 1
+        self._results.extend(PieceResult.of(p, text=self.fn(p)) for p in pieces)
 
 
 class SlowEngine:
@@ -331,6 +332,82 @@ def test_a_recap_restarts_the_summarise_count() -> None:
     assert recap["summaries"] == 1
 
 
+def _scripted(
+    cfg: Config, fn: Callable[[Piece], str], *, window_s: float | None = None,
+    customer_sample: float | None = None,
+) -> tuple[CallAnalyzer, ScriptedTranscriber]:
+    transcriber = ScriptedTranscriber(fn)
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    assert analyzer.transcription is not None
+    if window_s is not None:
+        analyzer.transcription.window_s = window_s
+    if customer_sample is not None:
+        analyzer.transcription.customer_sample = customer_sample
+    return analyzer, transcriber
+
+
+@pytest.mark.parametrize("summarise_every_s", [30, 540])
+def test_packing_several_pieces_per_pass_changes_nothing_but_the_passes(
+    summarise_every_s: int,
+) -> None:
+    """Packed or one piece per pass, the statistics and nudges are the same (a recap
+    that restarts the summarise count is applied before the count runs out)."""
+    base = Config()
+    cfg = dataclasses.replace(
+        base, nudges=dataclasses.replace(base.nudges, summarise_every_s=summarise_every_s)
+    )
+    call = make_call(
+        120, rep=[(1, 5), (20, 25), (41, 45), (112, 114)],
+        customer=[(6, 19), (26, 40), (46, 110)],
+    )
+
+    def recap_at_20(piece: Piece) -> str:
+        if piece.side is Side.CUSTOMER:
+            return "The migration timeline is tight. The migration timeline worries me."
+        return "To summarise, you need it soon." if piece.start_ms == 20_000 else "Why now?"
+
+    one, one_tr = _scripted(cfg, recap_at_20, window_s=0)
+    packed, packed_tr = _scripted(cfg, recap_at_20)
+    one_stats, packed_stats = feed_all(one, call), feed_all(packed, call)
+    assert packed_tr.passes < one_tr.passes == one_stats["transcription"]["pieces"] - (
+        one_stats["transcription"]["skipped"]
+    )
+    one_stats["transcription"].pop("passes")
+    packed_stats["transcription"].pop("passes")
+    assert packed_stats == one_stats
+    assert packed_stats["summaries"] == 1 and packed_stats["questions"] == 3
+
+
+def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
+    """Every rep piece; the customer story behind the deepen nudge; other customer speech
+    only as a sample for pace and fillers."""
+    heard: list[Piece] = []
+
+    def record(piece: Piece) -> str:
+        heard.append(piece)
+        return script(piece)
+
+    analyzer, _ = _scripted(Config(), record, customer_sample=0.0)
+    stats = feed_all(analyzer, STORY_CALL)
+    rep = sorted(p.start_ms for p in heard if p.side is Side.REP)
+    customer = sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER)
+    assert rep == [1000, 20_000, 37_500, 42_000, 70_000]
+    # the 30 s story that earned the deepen nudge (two pieces of <= 25 s), not 46-68 s
+    assert customer == [6000, 31_000]
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert "migration timeline" in deepen["text"]
+    assert stats["transcription"]["skipped"] == 1
+    assert stats["transcription"]["dropped"] == 0
+    assert stats["transcription"]["customer_speech_transcribed"] == pytest.approx(30 / 52, abs=0.02)
+    assert stats["pace_wpm"]["customer"] is not None  # from the part that was transcribed
+
+    heard.clear()
+    analyzer, _ = _scripted(Config(), record, customer_sample=1.0)
+    stats = feed_all(analyzer, STORY_CALL)
+    assert sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER) == [6000, 31_000, 46_000]
+    assert stats["transcription"]["skipped"] == 0
+
+
 # ---------------------------------------------------------------------------- the worker
 
 
@@ -417,7 +494,7 @@ def test_a_slow_transcriber_never_holds_up_vad_metrics_or_nudges() -> None:
     assert slowest < 0.5  # no feed() waited for a 1 s transcription
     tr = stats["transcription"]
     assert tr["dropped"] > 0  # it fell behind: the oldest work was dropped and counted
-    assert engine.calls + tr["dropped"] == tr["pieces"]
+    assert engine.calls + tr["dropped"] + tr["skipped"] == tr["pieces"]
     assert total < tr["pieces"] * 1.0  # feeding took less than transcribing everything
     assert without_transcript_keys(stats) == without_transcript_keys(plain_stats)
 

@@ -1,0 +1,219 @@
+"""`make bench`, packing: words and CPU of packed passes against one piece per pass.
+
+    python -m coach.bench_packing CALL.flac [CALL.flac ...]
+
+For each two-channel call: cut its utterances as ``coach analyze`` does, then
+transcribe every piece twice with the configured model -- one piece per pass,
+and packed several to a pass (``coach.packing``) -- and report the word error
+rate between the two transcripts (goal <= 5 %) and the CPU seconds of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from coach.transcribe import PieceResult
+    from coach.utterance_audio import Piece
+
+GOAL_WER = 0.05
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> int:
+    """Levenshtein distance in words."""
+    row = list(range(len(hyp) + 1))
+    for i in range(1, len(ref) + 1):
+        prev, row[0] = row[0], i
+        for j in range(1, len(hyp) + 1):
+            cur = min(row[j] + 1, row[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
+            prev, row[j] = row[j], cur
+    return row[len(hyp)]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+class _Collect:
+    """A transcriber that only keeps the pieces it is given."""
+
+    live = False
+    name = "collect"
+    dropped = 0
+    passes = 0
+
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+
+    def submit(self, piece: Piece) -> None:
+        self.submit_pack([piece])
+
+    def submit_pack(self, pieces: list[Piece]) -> None:
+        self.pieces.extend(pieces)
+
+    def poll(self) -> list[PieceResult]:
+        return []
+
+    def drain(self, timeout_s: float | None = None) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def pieces_of(path: Path) -> list[np.ndarray]:
+    """The audio of every piece ``coach analyze`` would cut (everything: no sampling)."""
+    from coach.audio_io import open_call
+    from coach.config import Config
+    from coach.pipeline import CallAnalyzer
+    from coach.transcribe import TranscriptionStage
+
+    _, blocks = open_call(path, block_s=5.0)
+    collect = _Collect()
+    analyzer = CallAnalyzer(Config(), transcriber=collect)
+    assert analyzer.transcription is not None
+    stage: TranscriptionStage = analyzer.transcription
+    stage.customer_sample = 1.0  # every piece, so the two ways see the same audio
+    for block in blocks:
+        analyzer.feed(block)
+    analyzer.finish()
+    return [p.audio for p in sorted(collect.pieces, key=lambda p: p.seq)]
+
+
+def run(paths: list[Path]) -> list[str]:
+    from coach import packing
+    from coach.config import Config, model_name, speech_language
+    from coach.transcribe import WhisperEngine, resolve_model
+
+    cfg = Config()
+    model = resolve_model(model_name(cfg))
+    if model is None:
+        return [f"packing: skipped: {model_name(cfg)} is not installed (run `make models`)"]
+    engine = WhisperEngine(model, speech_language(cfg), cfg.transcribe.threads, 1)
+    out = [f"packing ({model.name}): packed passes against one piece per pass"]
+    errors = total = 0
+    for path in paths:
+        audios = pieces_of(path)
+        t = time.process_time()
+        one = [engine.transcribe(a) for a in audios]
+        cpu_one = time.process_time() - t
+        t = time.process_time()
+        packed: list[str] = []
+        groups = packing.groups([packing.seconds(a) for a in audios])
+        for g in groups:
+            packed += engine.transcribe_many([audios[i] for i in g]) if len(g) > 1 else [
+                engine.transcribe(audios[g[0]])
+            ]
+        cpu_packed = time.process_time() - t
+        ref, hyp = _words(" ".join(one)), _words(" ".join(packed))
+        e = word_errors(ref, hyp)
+        errors, total = errors + e, total + len(ref)
+        out.append(
+            f"  {path.name}: {len(audios)} pieces; one at a time {len(audios)} passes "
+            f"{cpu_one:.1f} CPU-s, packed {len(groups)} passes {cpu_packed:.1f} CPU-s; "
+            f"WER {e / max(1, len(ref)):.3f} ({e}/{len(ref)} words)"
+        )
+    wer = errors / max(1, total)
+    verdict = "ok" if wer <= GOAL_WER else "OVER GOAL"
+    out.append(f"  all: WER {wer:.3f} (goal <= {GOAL_WER:.2f}) {verdict}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("calls", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for line in run(args.calls):
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+# ----------------------------------------------------------------------------- a long call
+
+REP_LINES = [
+    "What are your main goals for this quarter?",
+    "How many people are on your team?",
+    "So what I'm hearing is that the migration timeline is your biggest risk.",
+    "Can you tell me more about that?",
+    "We build software that helps teams move their data safely.",
+    "Who else should be involved in this decision?",
+    "That makes sense.",
+    "When would you like to start?",
+]
+CUSTOMER_LINES = [
+    "We want to move our customer records into one place before the summer.",
+    "Well, it has been a difficult year for us, and the migration timeline is tight.",
+    "Our board expects the whole project finished before the summer.",
+    "Honestly, the migration timeline worries me more than the budget.",
+    "Our engineers are already stretched, and the vendors keep changing their plans.",
+    "We also have to retrain every sales manager before the busy season.",
+    "Sure, the partner needs the new system live by June.",
+    "Right now everything lives in spreadsheets.",
+]
+
+
+def spoken_call(minutes: float, seed: int = 5) -> np.ndarray:
+    """``(2, n)``: espeak-ng speech on both sides taking turns (rep 1-2 lines, customer
+    1-6 lines), built from a few dozen synthesised lines laid out at random."""
+    from coach.bench_transcribe import CUSTOMER_VOICE, REP_VOICE, say
+
+    rng = np.random.default_rng(seed)
+    rep = [say(t, REP_VOICE) for t in REP_LINES]
+    cust = [say(t, CUSTOMER_VOICE) for t in CUSTOMER_LINES]
+    n = int(minutes * 60 * 16000)
+    call = (rng.standard_normal((2, n)) * 10 ** (-65 / 20)).astype(np.float32)
+    t = int(0.5 * 16000)
+    side = 0
+    while t < n:
+        lines = rep if side == 0 else cust
+        for _ in range(int(rng.integers(1, 3 if side == 0 else 7))):
+            x = lines[int(rng.integers(len(lines)))]
+            m = min(len(x), n - t)
+            if m <= 0:
+                break
+            call[side, t : t + m] += x[:m]
+            t += m + int(rng.uniform(0.3, 0.6) * 16000)
+        t += int(rng.uniform(0.5, 1.5) * 16000)
+        side = 1 - side
+    return call
+
+
+def analyze_speed(minutes: float) -> list[str]:
+    """``coach analyze``'s pipeline with transcription on a generated spoken call: x real time."""
+    from coach.config import Config
+    from coach.pipeline import CallAnalyzer
+    from coach.transcribe import open_transcriber
+
+    call = spoken_call(minutes)
+    cfg = Config()
+    transcriber = open_transcriber(cfg, live=False)
+    if transcriber is None:
+        return ["analyze with transcription: skipped (no model: run `make models`)"]
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, call.shape[1], 16000 * 5):
+        analyzer.feed(call[:, i : i + 16000 * 5])
+    analyzer.finish()
+    stats = analyzer.stats()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    seconds = call.shape[1] / 16000
+    tr = stats["transcription"]
+    return [
+        f"coach analyze, {minutes:.0f}-minute spoken call, transcription on: "
+        f"{seconds / wall:.0f}x real time (wall), {seconds / cpu:.0f}x (CPU); "
+        f"{tr['pieces']} pieces in {tr['passes']} passes, {tr['skipped']} skipped (sample), "
+        f"{tr['dropped']} dropped; customer speech transcribed "
+        f"{tr['customer_speech_transcribed']}; "
+        f"questions {stats['questions']}, summaries {stats['summaries']} (goal >= 60x)"
+    ]

@@ -1,0 +1,31 @@
+"""Packing pieces into one whisper window and splitting the words back (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coach.packing import GAP_S, SAMPLE_RATE, groups, pack, packed_seconds, split_words
+
+
+def test_pack_lays_pieces_end_to_end_with_known_silence_between() -> None:
+    a = np.ones(SAMPLE_RATE, dtype=np.float32)  # 1 s
+    b = np.full(SAMPLE_RATE // 2, 2.0, dtype=np.float32)  # 0.5 s
+    audio, spans = pack([a, b])
+    assert spans == [(0.0, 1.0), (1.0 + GAP_S, 1.5 + GAP_S)]
+    assert len(audio) == int((1.5 + GAP_S) * SAMPLE_RATE)
+    gap = audio[SAMPLE_RATE : SAMPLE_RATE + int(GAP_S * SAMPLE_RATE)]
+    assert not gap.any() and audio[-1] == 2.0
+
+
+def test_words_go_to_the_piece_whose_span_holds_their_middle() -> None:
+    spans = [(0.0, 2.0), (3.0, 5.0)]
+    words = [(0.1, 0.4, " How"), (0.5, 0.9, " big?"), (1.9, 2.3, " Yes"), (2.6, 3.2, " Mm-hmm.")]
+    assert split_words(words, spans) == ["How big? Yes", "Mm-hmm."]
+    assert split_words([], spans) == ["", ""]
+
+
+def test_groups_fill_each_window_in_order() -> None:
+    assert groups([10, 10, 10, 2]) == [[0, 1], [2, 3]]
+    assert groups([30, 1, 1]) == [[0], [1, 2]]  # too long for a window: a pass alone
+    assert packed_seconds([10, 10]) == 20 + GAP_S
+    assert groups([]) == []
