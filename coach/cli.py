@@ -186,9 +186,10 @@ def _analyze_audio(
     from coach.audio_io import open_call
     from coach.pipeline import CallAnalyzer
     from coach.prefetch import prefetch
+    from coach.progress import audio_progress
     from coach.transcribe import open_transcriber
 
-    _, blocks = open_call(call, rep=rep, customer=customer, channels=channels, block_s=5.0)
+    info, blocks = open_call(call, rep=rep, customer=customer, channels=channels, block_s=5.0)
     # transcription is on whenever a model is installed; offline it never drops work
     notices: list[str] = []  # shown once the call is analysed (an error stays one line)
     transcriber = open_transcriber(loaded.config, live=False, notice=notices.append)
@@ -198,10 +199,14 @@ def _analyze_audio(
             "and drop --no-transcribe / transcribe.enabled = false"
         )
     analyzer = CallAnalyzer(loaded.config, transcriber=transcriber)
+    if save_transcript is not None and analyzer.transcription is not None:
+        analyzer.transcription.customer_sample = 1.0  # a transcript needs every word
     try:
-        for block in prefetch(blocks):
-            analyzer.feed(block)
-        analyzer.finish()
+        with audio_progress(info.duration_s) as progress:
+            for block in prefetch(blocks):
+                analyzer.feed(block)
+                progress.advance(block.shape[1] / 16000)
+            analyzer.finish()
         stats = analyzer.stats()
         if save_transcript is not None and analyzer.transcription is not None:
             analyzer.transcription.write_transcript(save_transcript)
