@@ -58,7 +58,10 @@ class CallAnalyzer:
         if transcriber is not None:
             from coach.transcribe import TranscriptionStage
 
-            self.transcription = TranscriptionStage(transcriber, speech_language(config), log)
+            self.transcription = TranscriptionStage(
+                transcriber, speech_language(config), log,
+                shed=config.transcribe.live_work if transcriber.live else "all",
+            )
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)
         self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
@@ -133,9 +136,10 @@ class CallAnalyzer:
     @property
     def warnings(self) -> list[str]:
         """What about the setup hurts accuracy, for the panel and the report."""
-        if self.echo is not None and self.echo.detected:
-            return [HEADSET_WARNING]
-        return []
+        out = [HEADSET_WARNING] if self.echo is not None and self.echo.detected else []
+        if self.transcription is not None and self.transcription.notice:
+            out.append(self.transcription.notice)
+        return out
 
     def finish(self) -> list[Nudge]:
         """End of the call: flush the VADs and decide what is left."""

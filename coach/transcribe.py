@@ -96,6 +96,18 @@ two passes at most quote it, and a deepen nudge comes 30 s into a story by defau
 STORY_SETTLE_MS = 2_000
 """After a held piece's deepen pause, this much longer before it is let go: the floor walk
 decides a little after the audio (measured: under a second at the live step)."""
+SHED_LEVELS = ("all", "no-pace", "stories")
+"""What the live coach transcribes, most first: everything it needs; without the customer
+sample (pace, fillers, backchannel words); only customer stories (deepen quotes) and rep
+utterances while the summarise count is about to run out (a recap restarts it)."""
+SHED_NOTICES = {
+    1: "transcription is behind: customer pace and filler words are no longer transcribed",
+    2: "transcription is behind: only deepen quotes and recaps are transcribed now",
+}
+BEHIND_PACKS = 2
+"""Live: more packs than this waiting (or any dropped) means transcription cannot keep up."""
+SHED_EVERY_MS = 30_000
+"""Live: at most one step down per this much audio, so one slow pass does not shed twice."""
 CUSTOMER_SAMPLE = 0.25
 """Share of the customer's other speech transcribed for pace and fillers."""
 LIVE_QUEUE_MAX = 6
@@ -626,6 +638,7 @@ class TranscriptionStage:
         log: Callable[[str], None] | None = None,
         customer_sample: float = CUSTOMER_SAMPLE,
         window_s: float = packing.WINDOW_S,
+        shed: str = "all",
     ) -> None:
         self.transcriber = transcriber
         self.language = language
@@ -633,6 +646,12 @@ class TranscriptionStage:
         self.customer_sample = customer_sample
         self.window_s = window_s
         """Audio packed into one pass (0: one piece per pass)."""
+        self.shed = SHED_LEVELS.index(shed)
+        """What is no longer transcribed (an index of ``SHED_LEVELS``); live only grows it."""
+        self.notice: str | None = None
+        """Said once on the panel when the live coach sheds work because it is behind."""
+        self._shed_at: int | None = None
+        self._dropped_seen = 0
         # whole utterances: work is packed and waits anyway, and fewer pieces pack tighter
         self.cutters = {side: UtteranceCutter(side, "utterance") for side in Side}
         self.results: dict[tuple[Side, int], list[PieceResult]] = {}
@@ -696,7 +715,14 @@ class TranscriptionStage:
         return start is not None and self.now_ms - start >= lead
 
     def _route(self, piece: Piece, timeline: Timeline) -> None:
-        if piece.side is Side.REP or self.customer_sample >= 1.0:
+        if piece.side is Side.REP:
+            soon = timeline.summarise_due_ms - self.now_ms <= MAX_WAIT_MS
+            if self.shed >= 2 and not soon:
+                self._skipped.append(PieceResult.of(piece, skipped=True))
+            else:
+                self._pool.append(piece)
+            return
+        if self.customer_sample >= 1.0:
             self._pool.append(piece)
             return
         start = self._story_start(timeline)
@@ -704,7 +730,7 @@ class TranscriptionStage:
             self._held.append(piece)
             self._trim_held()
             return
-        if piece.end_ms - piece.start_ms <= timeline.timing.backchannel_max_ms:
+        if self.shed == 0 and piece.end_ms - piece.start_ms <= timeline.timing.backchannel_max_ms:
             self._pool.append(piece)  # a backchannel's words confirm it
             return
         self._sample(piece)
@@ -742,11 +768,28 @@ class TranscriptionStage:
     def _sample(self, piece: Piece) -> None:
         """Customer speech for pace and fillers: a share ``customer_sample`` of it."""
         self._customer_ms += piece.speech_ms
-        if self._sampled_ms < self.customer_sample * self._customer_ms:
+        if self.shed == 0 and self._sampled_ms < self.customer_sample * self._customer_ms:
             self._sampled_ms += piece.speech_ms
             self._pool.append(piece)
         else:
             self._skipped.append(PieceResult.of(piece, skipped=True))
+
+    def _keep_up(self) -> None:
+        """Live: when transcription cannot keep up, stop what is least needed first."""
+        if not self.transcriber.live or self.shed >= len(SHED_LEVELS) - 1:
+            return
+        dropped = self.transcriber.dropped
+        behind = dropped > self._dropped_seen or getattr(self.transcriber, "pending", 0) > (
+            BEHIND_PACKS
+        )
+        self._dropped_seen = dropped
+        now = self.now_ms
+        if behind and (self._shed_at is None or now - self._shed_at >= SHED_EVERY_MS):
+            self.shed += 1
+            self._shed_at = now
+            self.notice = SHED_NOTICES[self.shed]
+            if self.log is not None:
+                self.log(self.notice)
 
     def _schedule(self, timeline: Timeline) -> None:
         now, live = self.now_ms, self.transcriber.live
@@ -789,6 +832,7 @@ class TranscriptionStage:
     def _collect(self, timeline: Timeline) -> None:
         skipped, self._skipped = self._skipped, []
         self._take(skipped + self.transcriber.poll())
+        self._keep_up()
         error = getattr(self.transcriber, "error", None)
         if error and not self._error_reported and self.log is not None:
             self._error_reported = True

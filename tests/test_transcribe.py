@@ -37,6 +37,7 @@ from coach.timeline import Side
 from coach.transcribe import (
     KNOWN_SHA256,
     MODELS_ENV,
+    SHED_NOTICES,
     PieceResult,
     SyncTranscriber,
     WorkerTranscriber,
@@ -408,6 +409,61 @@ def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
     assert stats["transcription"]["skipped"] == 0
 
 
+class LiveScripted(ScriptedTranscriber):
+    """A live transcriber (as far as the stage can tell) with a backlog we choose."""
+
+    live = True
+
+    def __init__(self, fn: Callable[[Piece], str], pending: int = 0) -> None:
+        super().__init__(fn)
+        self.pending = pending
+
+
+def test_live_sheds_pace_then_rep_questions_when_behind_and_says_so_once_each() -> None:
+    said: list[str] = []
+    heard: list[Piece] = []
+
+    def record(piece: Piece) -> str:
+        heard.append(piece)
+        return script(piece)
+
+    call = make_call(
+        200, rep=[(1, 5), (37.5, 41), (100, 104), (170, 174)],
+        customer=[(6, 36), (42, 99), (105, 169), (175, 195)],
+    )
+    transcriber = LiveScripted(record, pending=3)  # always behind
+    analyzer = CallAnalyzer(Config(), transcriber=transcriber, log=said.append)
+    stats = feed_all(analyzer, call, block=RATE // 50)
+    assert said == [SHED_NOTICES[1], SHED_NOTICES[2]]  # once each, least needed first
+    assert analyzer.warnings == [SHED_NOTICES[2]]  # the panel shows where it stands
+    # stories still get their pass before a deepen nudge can fire; nothing is sampled
+    # for pace; rep utterances after the second step (at 30 s) are skipped
+    customer = sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER)
+    assert customer == [6000, 42_000, 105_000]
+    assert sorted(p.start_ms for p in heard if p.side is Side.REP) == [1000]
+    assert stats["transcription"]["dropped"] == 0
+
+
+def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
+    heard: list[Piece] = []
+
+    def record(piece: Piece) -> str:
+        heard.append(piece)
+        return script(piece)
+
+    base = Config()
+    cfg = dataclasses.replace(
+        base, transcribe=dataclasses.replace(base.transcribe, live_work="stories")
+    )
+    analyzer = CallAnalyzer(cfg, transcriber=LiveScripted(record))
+    stats = feed_all(analyzer, STORY_CALL, block=RATE // 50)
+    # the story so far, in one pass just before its deepen nudge could fire
+    assert [(p.side, p.start_ms) for p in heard] == [(Side.CUSTOMER, 6000)]
+    (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert "migration timeline" in deepen["text"]
+    assert analyzer.warnings == []  # asked for, not fallen behind: nothing to say
+
+
 # ---------------------------------------------------------------------------- the worker
 
 
@@ -496,6 +552,8 @@ def test_a_slow_transcriber_never_holds_up_vad_metrics_or_nudges() -> None:
     assert tr["dropped"] > 0  # it fell behind: the oldest work was dropped and counted
     assert engine.calls + tr["dropped"] + tr["skipped"] == tr["pieces"]
     assert total < tr["pieces"] * 1.0  # feeding took less than transcribing everything
+    # it said once that it sheds work, least needed first
+    assert stats.pop("warnings") == [SHED_NOTICES[1]]
     assert without_transcript_keys(stats) == without_transcript_keys(plain_stats)
 
 
