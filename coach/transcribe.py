@@ -29,20 +29,23 @@ German transcripts, counts and nudges.
 Pipeline
 --------
 Only VAD-gated speech is transcribed, from in-memory float32 arrays cut by
-``utterance_audio.UtteranceCutter``. Two transcribers:
+``utterance_audio.UtteranceCutter``, several pieces packed into one pass
+(``packing``: whisper encodes a 30 s window whatever it is given). Two
+transcribers run the packs:
 
-* :class:`SyncTranscriber` (``coach analyze``): transcribes each piece when it is
-  cut, in the caller's thread; it never drops work, so the result does not
+* :class:`SyncTranscriber` (``coach analyze``): transcribes each pack when it is
+  submitted, in the caller's thread; it never drops work, so the result does not
   depend on the machine's speed.
 * :class:`WorkerTranscriber` (the live daemon): a worker thread with a bounded
-  queue; when it falls behind, the *oldest* waiting piece is dropped and
+  queue; when it falls behind, the *oldest* waiting pack is dropped and
   counted. ``submit`` never blocks, so capture, VAD, metrics and nudges never
   wait for it. The worker runs at a lower CPU priority.
 
 :class:`TranscriptionStage` is what ``pipeline.CallAnalyzer`` drives: it keeps
-the per-side audio rings, cuts and submits pieces, collects transcripts, and
-applies them: rep summaries restart the ``summarise`` count, ``deepen`` nudges
-quote a key phrase of the customer's story, and :meth:`TranscriptionStage.enrich`
+the per-side audio rings, cuts pieces, decides what needs transcribing and when
+(see its docstring), collects transcripts, and applies them: rep summaries
+restart the ``summarise`` count, ``deepen`` nudges quote a key phrase of the
+customer's story, and :meth:`TranscriptionStage.enrich`
 adds ``questions``, ``summaries``, ``pace_wpm``, ``filler_words`` and
 backchannel words to the statistics. Transcripts never change the timeline.
 They stay in memory; :meth:`TranscriptionStage.write_transcript` writes one only
@@ -305,17 +308,22 @@ class WhisperEngine:
         return " ".join(s.text.strip() for s in segments).strip()
 
     def transcribe_many(self, audios: list[np.ndarray]) -> list[str]:
-        """Several pieces in one pass (``packing.pack``), split back by word timestamps."""
+        """Several pieces in one pass (``packing.pack``), split back by segment times --
+        or, when a segment spans two pieces, by word times (a second pass: word
+        alignment costs ~70 % more than segment times, so it is only the fallback)."""
         audio, spans = packing.pack(audios)
-        segments, _ = self.model.transcribe(
-            audio,
+        options: dict[str, Any] = dict(
             language=self.language,
             beam_size=self.beam_size,
             temperature=self.temperature,
             vad_filter=False,
             condition_on_previous_text=False,
-            word_timestamps=True,
         )
+        segments, _ = self.model.transcribe(audio, without_timestamps=False, **options)
+        texts = packing.split_segments([(s.start, s.end, s.text) for s in segments], spans)
+        if texts is not None:
+            return texts
+        segments, _ = self.model.transcribe(audio, word_timestamps=True, **options)
         words = [(w.start, w.end, w.word) for s in segments for w in (s.words or [])]
         return packing.split_words(words, spans)
 

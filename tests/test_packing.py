@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.packing import GAP_S, SAMPLE_RATE, groups, pack, packed_seconds, split_words
+from coach.packing import (
+    GAP_S,
+    SAMPLE_RATE,
+    groups,
+    pack,
+    packed_seconds,
+    split_segments,
+    split_words,
+)
 
 
 def test_pack_lays_pieces_end_to_end_with_known_silence_between() -> None:
@@ -29,3 +37,22 @@ def test_groups_fill_each_window_in_order() -> None:
     assert groups([30, 1, 1]) == [[0], [1, 2]]  # too long for a window: a pass alone
     assert packed_seconds([10, 10]) == 20 + GAP_S
     assert groups([]) == []
+
+
+def test_segments_go_to_the_piece_they_overlap_most() -> None:
+    spans = [(0.0, 3.0), (4.0, 6.0)]
+    segments = [(0.0, 4.0, " How big is your team?"), (4.0, 7.0, " About twelve.")]
+    assert split_segments(segments, spans) == ["How big is your team?", "About twelve."]
+
+
+def test_a_segment_across_two_pieces_asks_for_word_times() -> None:
+    spans = [(0.0, 3.0), (4.0, 6.0)]
+    assert split_segments([(0.0, 6.0, " How big is your team? About twelve.")], spans) is None
+
+
+def test_a_segment_end_straying_into_the_next_pieces_pre_roll_is_not_ambiguous() -> None:
+    spans = [(0.0, 17.7), (18.7, 27.9)]
+    segments = [(14.4, 19.0, " at the end of every month."), (19.0, 23.8, " Migration.")]
+    assert split_segments(segments, spans) == ["at the end of every month.", "Migration."]
+    # but a short piece half covered is: "Right." may have been run into the sentence
+    assert split_segments([(0.0, 19.2, " Fine. Right.")], [(0.0, 17.7), (18.7, 19.5)]) is None
