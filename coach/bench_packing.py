@@ -149,18 +149,20 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
     from coach.timeline import Side
     from coach.transcribe import open_transcriber
 
-    x, _ = sf.read(path, dtype="float32")
-    call = np.ascontiguousarray(x.T)
     cfg = Config() if transcribe else replace(Config(), transcribe=TranscribeConfig(enabled=False))
     transcriber = open_transcriber(cfg, live=True)
     analyzer = CallAnalyzer(cfg, transcriber=transcriber)
     t0 = time.monotonic()
-    block = 320
-    for i in range(0, call.shape[1], block):
-        analyzer.feed(call[:, i : i + block])
-        delay = t0 + (i + block) / 16000 / speed - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    block, fed = 320, 0
+    # read a second at a time: the daemon holds no more than its rings, nor should this
+    for chunk in sf.blocks(str(path), blocksize=16000, dtype="float32", always_2d=True):
+        x = np.ascontiguousarray(chunk.T)
+        for i in range(0, x.shape[1], block):
+            analyzer.feed(x[:, i : i + block])
+            fed += x[:, i : i + block].shape[1]
+            delay = t0 + fed / 16000 / speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
     analyzer.finish()
     stats = analyzer.stats()
     waits: list[float] = []

@@ -61,6 +61,7 @@ class CallAnalyzer:
             self.transcription = TranscriptionStage(
                 transcriber, speech_language(config), log,
                 shed=config.transcribe.live_work if transcriber.live else "all",
+                max_wait_s=config.transcribe.max_wait_s,
             )
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)

@@ -85,10 +85,6 @@ KNOWN_SHA256 = {
 }
 STAMP = ".coach-verified"
 """Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""
-MAX_WAIT_MS = 30_000
-"""Pieces that can wait are packed until a window is full or the oldest has waited this
-long (audio time): a live pass per rep utterance cost ~0.56 CPU-s (about 7 % of a core on
-the demo call); packed, a pass serves ~28 s of speech."""
 STORY_LEAD_MS = 2_000
 """Live: a customer story gets one pass this long before a deepen nudge could fire
 (``nudges.deepen_after_story_s``), so its quote is ready with the nudge (a pass of a full
@@ -107,8 +103,9 @@ SHED_NOTICES = {
     1: "transcription is behind: customer pace and filler words are no longer transcribed",
     2: "transcription is behind: only deepen quotes and recaps are transcribed now",
 }
-BEHIND_PACKS = 2
-"""Live: more packs than this waiting (or any dropped) means transcription cannot keep up."""
+BEHIND_PACKS = 4
+"""Live: more packs than this waiting (or any dropped) means transcription cannot keep up;
+a flush may hand over 2-3 packs at once, which is not falling behind."""
 SHED_EVERY_MS = 30_000
 """Live: at most one step down per this much audio, so one slow pass does not shed twice."""
 CUSTOMER_SAMPLE = 0.25
@@ -626,7 +623,7 @@ class TranscriptionStage:
 
     * rep pieces (questions, summaries, the deepen heed): all of them, packed
       several to a pass; they wait until a window is full or the oldest has
-      waited ``MAX_WAIT_MS`` -- at once when the summarise count is about to
+      waited ``transcribe.max_wait_s`` -- at once when the summarise count is about to
       run out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
@@ -647,6 +644,7 @@ class TranscriptionStage:
         customer_sample: float = CUSTOMER_SAMPLE,
         window_s: float = packing.WINDOW_S,
         shed: str = "all",
+        max_wait_s: float = 30.0,
     ) -> None:
         self.transcriber = transcriber
         self.language = language
@@ -654,6 +652,8 @@ class TranscriptionStage:
         self.customer_sample = customer_sample
         self.window_s = window_s
         """Audio packed into one pass (0: one piece per pass)."""
+        self.max_wait_ms = round(max_wait_s * 1000)
+        """Pieces that can wait are packed until a window fills or the oldest waited this long."""
         self.shed = SHED_LEVELS.index(shed)
         """What is no longer transcribed (an index of ``SHED_LEVELS``); live only grows it."""
         self.notice: str | None = None
@@ -724,7 +724,7 @@ class TranscriptionStage:
 
     def _route(self, piece: Piece, timeline: Timeline) -> None:
         if piece.side is Side.REP:
-            soon = timeline.summarise_due_ms - self.now_ms <= MAX_WAIT_MS
+            soon = timeline.summarise_due_ms - self.now_ms <= self.max_wait_ms
             if self.shed >= 2 and not soon:
                 self._skipped.append(PieceResult.of(piece, skipped=True))
             else:
@@ -819,9 +819,9 @@ class TranscriptionStage:
         if not self._pool:
             return
         # a rep summary restarts the summarise count: have it before the count runs out
-        margin = MAX_WAIT_MS if live else 0
+        margin = self.max_wait_ms if live else 0
         soon = timeline.summarise_due_ms - now <= margin
-        if soon or self._pool[0].end_ms + MAX_WAIT_MS <= now:
+        if soon or self._pool[0].end_ms + self.max_wait_ms <= now:
             pool, self._pool = self._pool, []
             self._submit(pool)
             return

@@ -574,3 +574,11 @@ def test_coach_language_alone_picks_the_speech_language_and_a_multilingual_model
     assert (spoken.coach.language, speech_language(spoken), model_name(spoken)) == (
         "en", "de", "base"
     )
+
+
+def test_transcription_cost_keys_are_checked(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, '[transcribe]\nmax_wait_s = 0\nlive_work = "stories"\n'))
+    assert loaded.config.transcribe.max_wait_s == 0.0
+    assert loaded.config.transcribe.live_work == "stories"
+    assert "live_work" in load_error(tmp_path, '[transcribe]\nlive_work = "some"\n')
+    assert "max_wait_s" in load_error(tmp_path, "[transcribe]\nmax_wait_s = -1\n")
