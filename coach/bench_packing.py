@@ -220,13 +220,13 @@ def live_cost(path: Path, label: str) -> list[str]:
 def run_all(calls: list[Path]) -> list[str]:
     """Every figure this module measures (``make bench``)."""
     import tempfile
+    from importlib.resources import as_file, files
 
     import soundfile as sf
 
-    from coach.bench_live import DEMO_CALL
-
     out = [f"live transcription cost (pipeline + worker, 20 ms blocks, {LIVE_SPEED:.0f}x):"]
-    out += live_cost(DEMO_CALL, "demo call")
+    with as_file(files("coach") / "data" / "demo_call.flac") as demo:
+        out += live_cost(demo, "demo call")
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         ten = Path(tmp) / "ten.wav"
         sf.write(ten, spoken_call(10).T, 16000, subtype="PCM_16")
