@@ -108,8 +108,10 @@ BEHIND_PACKS = 4
 a flush may hand over 2-3 packs at once, which is not falling behind."""
 SHED_EVERY_MS = 30_000
 """Live: at most one step down per this much audio, so one slow pass does not shed twice."""
-CUSTOMER_SAMPLE = 0.25
-"""Share of the customer's other speech transcribed for pace and fillers."""
+CUSTOMER_SAMPLE = 0.1
+"""Share of the customer's other speech transcribed for pace and fillers: on a generated
+one-hour espeak call coach analyze took 61 passes with a quarter and 44 with a tenth (78x
+real time by CPU); a tenth of an hour's customer speech is still minutes of it."""
 LIVE_QUEUE_MAX = 6
 """Packs waiting in live mode before the oldest is dropped (~6 passes of backlog)."""
 
@@ -622,8 +624,8 @@ class TranscriptionStage:
     What gets transcribed, and when, follows what needs it:
 
     * rep pieces (questions, summaries, the deepen heed): all of them, packed
-      several to a pass; they wait until a window is full or the oldest has
-      waited ``transcribe.max_wait_s`` -- at once when the summarise count is about to
+      several to a pass; they wait until a window is full (live: or the oldest
+      has waited ``transcribe.max_wait_s``) -- at once when the summarise count is about to
       run out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
@@ -802,26 +804,16 @@ class TranscriptionStage:
     def _schedule(self, timeline: Timeline) -> None:
         now, live = self.now_ms, self.transcriber.live
         if self._urgent:
-            # a pass is made for these: pooled pieces fill its spare room
             pack, self._urgent = self._urgent, []
-            room = self.window_s
-            lengths = [packing.seconds(p.audio) for p in pack]
-            rest: list[Piece] = []
-            for piece in self._pool:
-                more = [*lengths, packing.seconds(piece.audio)]
-                if packing.packed_seconds(more) <= room:
-                    pack.append(piece)
-                    lengths = more
-                else:
-                    rest.append(piece)
-            self._pool = rest
-            self._submit(pack)
+            self._submit(self._ride_along(pack))
         if not self._pool:
             return
         # a rep summary restarts the summarise count: have it before the count runs out
         margin = self.max_wait_ms if live else 0
         soon = timeline.summarise_due_ms - now <= margin
-        if soon or self._pool[0].end_ms + self.max_wait_ms <= now:
+        # offline nothing waits for text, and a full window bounds the pool anyway
+        waited = live and self._pool[0].end_ms + self.max_wait_ms <= now
+        if soon or waited:
             pool, self._pool = self._pool, []
             self._submit(pool)
             return
@@ -832,8 +824,22 @@ class TranscriptionStage:
             self._submit(self._pool[:n])
             self._pool = self._pool[n:]
 
+    def _ride_along(self, pack: list[Piece]) -> list[Piece]:
+        """A pass is made for ``pack``: pooled pieces fill its last window's spare room."""
+        groups = packing.groups([packing.seconds(p.audio) for p in pack], self.window_s)
+        last = [packing.seconds(pack[i].audio) for i in groups[-1]] if groups else []
+        rest: list[Piece] = []
+        for piece in self._pool:
+            more = [*last, packing.seconds(piece.audio)]
+            if last and packing.packed_seconds(more) <= self.window_s:
+                pack.append(piece)
+                last = more
+            else:
+                rest.append(piece)
+        self._pool = rest
+        return pack
+
     def _submit(self, pieces: list[Piece]) -> None:
-        pieces = sorted(pieces, key=lambda p: p.seq)
         for group in packing.groups([packing.seconds(p.audio) for p in pieces], self.window_s):
             self.transcriber.submit_pack([pieces[i] for i in group])
 
@@ -915,9 +921,8 @@ class TranscriptionStage:
             ids = {p.seq for p in story}
             self._held = [p for p in self._held if p.seq not in ids]
             self._pool = [p for p in self._pool if p.seq not in ids]
-            if not self.transcriber.live:
-                self._submit(story)
-                self._take(self.transcriber.poll())
+            self._submit(self._ride_along(story))
+            self._take(self.transcriber.poll())
         nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
 
     # -- statistics --------------------------------------------------------------

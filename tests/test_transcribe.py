@@ -540,7 +540,11 @@ def test_a_slow_transcriber_never_holds_up_vad_metrics_or_nudges() -> None:
 
     engine = SlowEngine(1.0, text="Can you tell me more?")
     worker = WorkerTranscriber(lambda: engine, max_queue=2)
-    slow = CallAnalyzer(cfg, transcriber=worker)
+    # text asked for at once: a pass per utterance, more than a 1 s engine can do
+    prompt = dataclasses.replace(
+        cfg, transcribe=dataclasses.replace(cfg.transcribe, max_wait_s=0.0)
+    )
+    slow = CallAnalyzer(prompt, transcriber=worker)
     slow_nudges, slowest, total = run(slow)
     slow.finish()
     stats = slow.stats()
