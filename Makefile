@@ -52,7 +52,7 @@ eval: venv
 
 bench: venv models
 	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
-	    $(VPY) -m coach.bench; \
+	    $(VPY) -m coach.bench --speech-clips '$(SHARED)/eval/vad'; \
 	else \
 	    echo "make bench: coach.bench is not written yet; nothing to measure"; \
 	fi

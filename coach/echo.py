@@ -458,8 +458,10 @@ class LeakGate:
     def _release(self, to: int, st: _State) -> np.ndarray | None:
         """Release the held subframes up to `to`: their leak powers with state st."""
         m = to - self._out
+        if m <= 0:  # released already (the gate measures the loop ahead of the mic)
+            return None
         leak = None
-        if st.gating and m:
+        if st.gating:
             leak = self._gate(self._G[: m + self._d], st)
         else:
             self._held = _SILENCE

@@ -47,7 +47,7 @@ from coach.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, SourceState
 from coach.config import Config
 from coach.errors import CoachError
 from coach.nudge_text import nudge_text
-from coach.pipeline import CallAnalyzer
+from coach.pipeline import CallAnalyzer, vad_setup
 from coach.timeline import Nudge, Side, Timeline
 
 NUDGE_HOLD_S = 8.0
@@ -586,7 +586,7 @@ def start_capture(config: Config, mic: str | None, loopback: str | None) -> Sour
     mic_why = "--mic" if mic is not None else "audio.mic"
     lb_why = "--loopback" if loopback is not None else "audio.loopback"
     api = config.audio.api
-    grid = config.vad.frame_ms * SAMPLE_RATE_HZ // 1000  # blocks of whole VAD frames
+    grid = vad_setup(config).frame_ms * SAMPLE_RATE_HZ // 1000  # blocks of whole VAD frames
     if api != "portaudio":
         native = _pulse_capture(mic_spec, lb_spec, mic_why, lb_why, api == "pulseaudio", grid)
         if native is not None:

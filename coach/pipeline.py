@@ -12,13 +12,14 @@ files (speech segments, no audio) enter one stage later through
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from coach.config import Config
 from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
-from coach.errors import CoachError
+from coach.silero_vad import SileroParams, SileroVad
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
@@ -31,15 +32,51 @@ if TYPE_CHECKING:
     from coach.transcribe import Transcriber, TranscriptionStage
 
 
-def vad_params(config: Config) -> VadParams:
-    if config.vad.backend != "webrtc":
-        # Silero needs the ONNX file that ships with faster-whisper's assets and
-        # onnxruntime at one thread; not built yet, so say so instead of pretending
-        raise CoachError(
-            f'vad.backend = "{config.vad.backend}" is not available in this version; '
-            'use "webrtc" (the default) or delete the line'
-        )
-    return VadParams(mode=config.vad.mode, frame_ms=config.vad.frame_ms)
+Detector = SideVad | SileroVad
+"""One side's speech detector: the same stream contract whatever the backend."""
+
+
+@dataclass(frozen=True)
+class VadSetup:
+    """The configured backend: how to make a side's detector, and its timing."""
+
+    backend: str
+    webrtc: VadParams
+    silero: SileroParams
+
+    @property
+    def frame_ms(self) -> int:
+        """The detector's frame: where it reports anything."""
+        return self.silero.frame_ms if self.backend == "silero" else self.webrtc.frame_ms
+
+    @property
+    def preemphasis(self) -> float:
+        return self.silero.preemphasis if self.backend == "silero" else self.webrtc.preemphasis
+
+    def latency_bound_ms(self) -> int:
+        if self.backend == "silero":
+            return self.silero.latency_bound_ms()
+        return latency_bound_ms(self.webrtc)
+
+    def end_latency_ms(self) -> int:
+        if self.backend == "silero":
+            return self.silero.end_latency_ms()
+        return end_latency_ms(self.webrtc)
+
+    def detector(self) -> Detector:
+        if self.backend == "silero":
+            return SileroVad(self.silero)
+        return SideVad(self.webrtc)
+
+
+def vad_setup(config: Config) -> VadSetup:
+    """The speech detector ``vad.*`` asks for."""
+    webrtc = VadParams(mode=config.vad.mode, frame_ms=config.vad.frame_ms)
+    silero = SileroParams(
+        on_threshold=config.vad.threshold,
+        off_threshold=min(config.vad.hold_threshold, config.vad.threshold),
+    )
+    return VadSetup(config.vad.backend, webrtc, silero)
 
 
 class CallAnalyzer:
@@ -62,15 +99,15 @@ class CallAnalyzer:
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)
         self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
-        params = vad_params(config)
-        self.vads = {side: SideVad(params) for side in Side}
+        setup = vad_setup(config)
+        self.vads: dict[Side, Detector] = {side: setup.detector() for side in Side}
         mode = config.audio.echo_cancellation
-        echo = EchoParams(preemphasis=params.preemphasis)  # the VAD's units
+        echo = EchoParams(preemphasis=setup.preemphasis)  # the VAD's units
         self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode, echo)
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
-        self.frame_samples = params.frame_ms * SAMPLE_RATE // 1000
-        self._lazy_samples = _lazy_step_ms(timing, params) * SAMPLE_RATE // 1000
+        self.frame_samples = setup.frame_ms * SAMPLE_RATE // 1000
+        self._lazy_samples = _lazy_step_ms(timing, setup) * SAMPLE_RATE // 1000
 
     @property
     def now_ms(self) -> int:
@@ -169,7 +206,7 @@ class CallAnalyzer:
         return stats
 
 
-def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
+def _lazy_step_ms(timing: Timing, vad: VadSetup) -> int:
     """How far ahead a live loop may gather audio while nothing is due (ms).
 
     An instant that speech not heard yet makes due lies at least the shortest
@@ -182,22 +219,28 @@ def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
     (Timers on the clock alone, talk_less and summarise_every, are queued
     instants: ``Timeline.next_instant_ms`` has them.)
     """
-    after_end = min(
-        timing.merge_gap_ms,
-        timing.utterance_gap_ms,
-        timing.pause_ms,
-        timing.floor_gap_ms,
-        timing.backchannel_max_ms,  # a handover: does the other side go on?
-        timing.deepen_pause_ms,
-        timing.summarise_silence_ms,
-    ) - end_latency_ms(params)
-    after_start = min(
-        timing.backchannel_max_ms,
-        timing.acknowledge_after_ms,
-        timing.rep_monologue_max_ms,
-    ) - latency_bound_ms(params)
-    slack = min(after_end, after_start) + params.frame_ms
-    return max(0, min(LAZY_MAX_MS, slack // params.frame_ms * params.frame_ms))
+    after_end = (
+        min(
+            timing.merge_gap_ms,
+            timing.utterance_gap_ms,
+            timing.pause_ms,
+            timing.floor_gap_ms,
+            timing.backchannel_max_ms,  # a handover: does the other side go on?
+            timing.deepen_pause_ms,
+            timing.summarise_silence_ms,
+        )
+        - vad.end_latency_ms()
+    )
+    after_start = (
+        min(
+            timing.backchannel_max_ms,
+            timing.acknowledge_after_ms,
+            timing.rep_monologue_max_ms,
+        )
+        - vad.latency_bound_ms()
+    )
+    slack = min(after_end, after_start) + vad.frame_ms
+    return max(0, min(LAZY_MAX_MS, slack // vad.frame_ms * vad.frame_ms))
 
 
 def analyze_segments(

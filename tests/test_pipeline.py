@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
 from coach.pipeline import CallAnalyzer
-from tests.synth import make_call
+from tests.synth import make_call, near
 
 NO_TRANSCRIPTION = replace(Config(), transcribe=TranscribeConfig(enabled=False))
 CALL = make_call(50, rep=[(1, 5), (20, 20.6), (41, 46)], customer=[(6, 40), (47, 49.5)])
@@ -33,15 +33,15 @@ WHOLE, WHOLE_NUDGES = analyse(CALL, [])
 
 
 def test_the_scripted_call_is_heard_right() -> None:
-    assert WHOLE["speech"]["customer"] == [[6.0, 40.0], [47.0, 49.5]]
-    assert WHOLE["rep"]["backchannels"] == [20.0]
-    assert WHOLE["customer"]["monologues"] == [[6.0, 40.0]]
+    assert near(WHOLE["speech"]["customer"], [[6.0, 40.0], [47.0, 49.5]])
+    assert near([[t, t] for t in WHOLE["rep"]["backchannels"]], [[20.0, 20.0]])
+    assert near(WHOLE["customer"]["monologues"], [[6.0, 40.0]])
     # the backchannel at 20 restarts the count (due 40: the story ends there);
     # the 34 s story ends with a pause: deepen 1 s after it
-    assert [(n["t"], n["kind"]) for n in WHOLE["nudges"]] == [
-        (40.3, "acknowledge"),
-        (41.0, "deepen"),
-    ]
+    story_end = WHOLE["customer"]["monologues"][0][1]
+    assert [n["kind"] for n in WHOLE["nudges"]] == ["acknowledge", "deepen"]
+    assert abs(WHOLE["nudges"][0]["t"] - (story_end + 0.3)) <= 0.05
+    assert abs(WHOLE["nudges"][1]["t"] - (story_end + 1.0)) <= 0.05
 
 
 @settings(max_examples=15, deadline=None)
@@ -68,14 +68,16 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     call = np.ascontiguousarray(x.T)
     padded = np.concatenate([np.zeros((2, 1600), np.float32), call], axis=1)  # 0.1 s
     plain, shifted = analyse(call, [])[0], analyse(padded, [])[0]
-    # the same call 0.1 s later (boundaries within a VAD frame: 30 ms)
+    # the same call 0.1 s later: the detector's 32 ms windows fall elsewhere on
+    # the voice, so an edge may move by a window or two of the model's lag
+    # (webrtcvad, refined to 10 ms: within a 30 ms frame)
     for side in ("rep", "customer"):
         want, got = plain["speech"][side], shifted["speech"][side]
         assert len(got) == len(want)
-        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.031)
+        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.065)
     assert [n["kind"] for n in shifted["nudges"]] == [n["kind"] for n in plain["nudges"]]
     for a, b in zip(shifted["nudges"], plain["nudges"], strict=True):
-        assert abs(a["t"] - 0.1 - b["t"]) <= 0.031
+        assert abs(a["t"] - 0.1 - b["t"]) <= 0.065
 
 
 # -- feeding a live loop less often (CallAnalyzer.next_feed_samples) ----------------------

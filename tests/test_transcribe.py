@@ -202,11 +202,11 @@ class SlowEngine:
         return self.text
 
 
-# rep asks, customer tells a 30 s story, rep backchannels, rep recaps, and so on
+# rep asks, customer tells a 30.5 s story, rep backchannels, rep recaps, and so on
 STORY_CALL = make_call(
     80,
     rep=[(1, 5), (20, 20.6), (37.5, 41), (42, 45), (70, 74)],
-    customer=[(6, 36), (46, 68)],
+    customer=[(5.5, 36), (46, 68)],
 )
 
 
@@ -272,12 +272,15 @@ def test_german_transcripts_give_german_counts_and_quotes() -> None:
                 return "Der Zeitplan ist knapp. Ehrlich gesagt macht mir der Zeitplan Sorgen. Äh."
             return "Die Kosten sind hoch."
         t = piece.start_ms / 1000
-        return {
-            1: "Hallo. Wie groß ist euer Team?",
-            20: "Genau.",
-            37: "Wenn ich dich richtig verstehe, ist der Zeitplan das Problem.",
-            42: "Kannst du mir mehr darüber erzählen?",
-        }.get(int(t), "Wir bauen Software für Migrationen.")
+        if t < 10:
+            return "Hallo. Wie groß ist euer Team?"
+        if t < 30:
+            return "Genau."
+        if t < 41.5:
+            return "Wenn ich dich richtig verstehe, ist der Zeitplan das Problem."
+        if t < 46:
+            return "Kannst du mir mehr darüber erzählen?"
+        return "Wir bauen Software für Migrationen."
 
     stats = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(german)), STORY_CALL)
     assert stats["questions"] == 2 and stats["summaries"] == 1
@@ -318,13 +321,15 @@ def test_a_recap_restarts_the_summarise_count() -> None:
     )
 
     def recap_at_20(piece: Piece) -> str:
-        return "To summarise, you need it soon." if piece.start_ms == 20_000 else "Okay then."
+        recap = abs(piece.start_ms - 20_000) <= 100
+        return "To summarise, you need it soon." if recap else "Okay then."
 
     plain = feed_all(CallAnalyzer(cfg), call)
     recap = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(recap_at_20)), call)
     t_plain = [n["t"] for n in plain["nudges"] if n["kind"] == "summarise"]
     t_recap = [n["t"] for n in recap["nudges"] if n["kind"] == "summarise"]
-    assert t_plain[0] == 40.5  # 30 s after the start, at the first shared silence
+    # 30 s after the start, at the first shared silence (the story's end, as heard)
+    assert 40.4 <= t_plain[0] <= 40.8
     assert t_recap[0] > 25 + 30  # 30 s after the recap ended, at a shared silence
     assert recap["summaries"] == 1
 
