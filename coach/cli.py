@@ -337,7 +337,12 @@ def _live_call(
     )
     result = run_live(source, loaded.config, options)
     write_stats_json(result.stats, stats_json)
-    print_report(result.stats, loaded, Console(stderr=True) if to_stdout else None)
+    report = result.stats
+    if to_stdout and not sys.stderr.isatty():  # stderr is a log then, not the rep's screen
+        from coach.privacy import fixed_nudge_texts
+
+        report = fixed_nudge_texts(report, loaded.config.coach.language)
+    print_report(report, loaded, Console(stderr=True) if to_stdout else None)
     if history_source is not None:
         from coach.history import try_save_call
 
@@ -376,7 +381,9 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    from coach.crash import run_reporting_bugs
+
+    run_reporting_bugs(app)
 
 
 if __name__ == "__main__":
