@@ -656,7 +656,8 @@ def test_the_history_keeps_counts_and_kinds_never_the_customers_words(db: Path) 
     kept = json.loads(text)
     assert QUOTE not in text and QUOTE.encode() not in db.read_bytes()
     assert [set(n) for n in kept["nudges"]] == [{"t", "kind", "heeded"}] * 2
-    assert kept["rep"]["acknowledgement_words"] == 7 and kept["customer"]["acknowledgement_words"] == 0
+    assert kept["rep"]["acknowledgement_words"] == 7
+    assert kept["customer"]["acknowledgement_words"] == 0
     assert "backchannel_word_counts" not in kept["rep"]
     assert kept["filler_words"] == {"rep": 3, "customer": 1}
     assert (kept["questions"], kept["summaries"]) == (3, 1)
