@@ -239,14 +239,18 @@ def _analyze_timeline(
 EventsOpt = Annotated[
     str | None,
     typer.Option(
-        "--events", help="'-': newline-delimited JSON events on stdout (listening, nudge, stats)."
+        "--events",
+        help="'-': newline-delimited JSON events on stdout (listening, nudge, stats); a deepen "
+        "nudge's text quotes the customer unless live.event_quotes = false.",
     ),
 ]
 NoPanelOpt = Annotated[bool, typer.Option("--no-panel", help="Don't draw the live panel.")]
 StatsJsonOpt = Annotated[
     str | None,
     typer.Option(
-        "--stats-json", help="Write the coach.stats/1 object to PATH ('-': stdout) at the end."
+        "--stats-json",
+        help="Write the coach.stats/1 object to PATH ('-': stdout) at the end (its deepen "
+        "nudge texts quote the customer).",
     ),
 ]
 DurationOpt = Annotated[

@@ -18,6 +18,11 @@ Each command runs in a fresh process with a temporary HOME, data dir
 The helpers take any ``coach`` argv and a socket allow-list, so the live
 session's variant (on the virtual sound devices) reuses them with the sound
 server's socket allowed.
+
+What is written is read too: at the defaults (transcription on, the real
+model), a cut of a real-voice call from ``../shared/eval/real`` must leave no
+word of its transcript (taken by ``--save-transcript`` in a run of its own) in
+any file written, in any process's argv or on stderr.
 """
 
 from __future__ import annotations
