@@ -104,3 +104,29 @@ def test_a_crash_names_where_it_happened_never_what_it_said(tmp_path: Path, debu
     assert done.stderr.startswith("coach: internal error (ValueError)")
     assert "in broken" in done.stderr and "builtins.KeyError" in done.stderr
     assert "secret" not in done.stderr and "secret" not in done.stdout
+
+
+def test_a_bug_in_a_thread_is_reported_without_its_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from coach.crash import DEBUG_ENV, run_reporting_bugs
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # restored afterwards
+
+    said = ["You heard:", "secret", "merger", "plans"]
+
+    def worker() -> None:
+        raise ValueError(" ".join(said))  # its code line is printed, never its message
+
+    def main() -> None:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+
+    run_reporting_bugs(main)
+    err = capsys.readouterr().err
+    assert "builtins.ValueError" in err and "in worker" in err
+    assert "secret merger plans" not in err
