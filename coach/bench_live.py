@@ -2,7 +2,9 @@
 
 ``run()`` returns the lines ``make bench`` prints: nudge latency from the
 moment the triggering audio is played to the nudge event (p50/p95), the
-daemon's CPU use (% of one core, while listening) and its peak RSS.
+daemon's CPU use (% of one core, while listening) and its peak RSS, at the
+default configuration (transcription on) beside VAD only (``--no-transcribe``),
+then the VAD-only daemon in detail.
 
 The rig (also used by ``tests/test_live_e2e.py``):
 
@@ -180,6 +182,8 @@ class Daemon:
     proc: subprocess.Popen[str] | None = None
     terminal: bool = False
     """stderr on a pseudo-terminal of PANEL_SIZE (where the panel is drawn)."""
+    transcribe: bool = False
+    """Transcription on (the default configuration) or VAD only (``--no-transcribe``)."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> Daemon:
@@ -196,8 +200,9 @@ class Daemon:
             fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
             env = {**env, "TERM": "xterm-256color"}
         self.proc = subprocess.Popen(
-            # measured without transcription (its own bench), and kept out of history
-            [*COACH, "start", "--no-transcribe", "--no-history", *self.args],
+            # kept out of history; VAD only unless asked for the default configuration
+            [*COACH, "start", *([] if self.transcribe else ["--no-transcribe"]), "--no-history",
+             *self.args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -381,16 +386,18 @@ def live_call(
     config_text: str = QUIET_CONFIG,
     margin_s: float = 3.0,
     panel: bool = False,
+    transcribe: bool = False,
 ) -> LiveCall:
     """Play ``call`` into a running ``coach start`` and collect what it reported
-    (``panel``: with the panel drawn on a terminal of PANEL_SIZE)."""
+    (``panel``: with the panel drawn on a terminal of PANEL_SIZE; ``transcribe``:
+    transcription on, as by default, instead of VAD only)."""
     config = workdir / "coach.toml"
     config.write_text(config_text, encoding="utf-8")
     rep_wav, customer_wav, call_s = split_call(call, workdir)
     expected = analyze(call, config, pulse.env)
     stats_path = workdir / "live-stats.json"
     args = start_args(call_s + margin_s, stats_path, config, panel)
-    daemon = Daemon(args, pulse.env, terminal=panel).start()
+    daemon = Daemon(args, pulse.env, terminal=panel, transcribe=transcribe).start()
     try:
         listening = daemon.wait_for("listening", 30.0)
         if listening is None:
@@ -583,6 +590,35 @@ def _pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def _latency_ms(call: LiveCall) -> str:
+    ms = [x for _, x in nudge_latencies_ms(call)]
+    if not ms:
+        return "nudge latency: no nudges matched"
+    return f"nudge latency p50 {_pct(ms, 50):.0f} ms, p95 {_pct(ms, 95):.0f} ms"
+
+
+def _default_config_lines(default: LiveCall, vad_only: LiveCall) -> list[str]:
+    """The daemon at the default configuration (transcription on) beside VAD only."""
+    info = default.stats.get("transcription")
+    if isinstance(info, dict):
+        what = f"transcription on, {info.get('model')}"
+        work = (
+            f"live, transcription on: {info.get('pieces')} pieces cut, {info.get('dropped')} "
+            f"dropped, real-time factor {info.get('real_time_factor')}"
+        )
+    else:
+        what, work = "transcription on, but no model installed: `make models`", ""
+    out = [
+        f"live, default config ({what}): {_latency_ms(default)}; daemon CPU "
+        f"{default.cpu_percent:.1f} % of one core; peak RSS "
+        f"{default.daemon.maxrss_kb / 1024:.0f} MB",
+        f"live, VAD only (--no-transcribe): {_latency_ms(vad_only)}; daemon CPU "
+        f"{vad_only.cpu_percent:.1f} % of one core; "
+        f"peak RSS {vad_only.daemon.maxrss_kb / 1024:.0f} MB",
+    ]
+    return out + ([work] if work else [])
+
+
 def run() -> list[str]:
     """Lines for ``make bench``."""
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
@@ -592,6 +628,7 @@ def run() -> list[str]:
                 call = bench_call(work / "bench_call.wav")
                 result = live_call(pulse, call, work, BENCH_CONFIG)
                 drawn = live_call(pulse, call, work, BENCH_CONFIG, panel=True)
+                default = live_call(pulse, call, work, BENCH_CONFIG, transcribe=True)
                 probe = subprocess.run(
                     [sys.executable, "-m", "coach.bench_live", "--probe"],
                     env=pulse.env,
@@ -609,6 +646,8 @@ def run() -> list[str]:
     lines = [
         f"live: {result.call_s:.0f} s call played through virtual PulseAudio devices into "
         f"`coach start` ({n_want} nudges: {', '.join(kinds)}; timers shortened)",
+        *_default_config_lines(default, result),
+        "live, VAD only (--no-transcribe), in detail:",
     ]
     if lat:
         ms = [x for _, x in lat]

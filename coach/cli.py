@@ -239,14 +239,18 @@ def _analyze_timeline(
 EventsOpt = Annotated[
     str | None,
     typer.Option(
-        "--events", help="'-': newline-delimited JSON events on stdout (listening, nudge, stats)."
+        "--events",
+        help="'-': newline-delimited JSON events on stdout (listening, nudge, stats); a deepen "
+        "nudge's text quotes the customer unless live.event_quotes = false.",
     ),
 ]
 NoPanelOpt = Annotated[bool, typer.Option("--no-panel", help="Don't draw the live panel.")]
 StatsJsonOpt = Annotated[
     str | None,
     typer.Option(
-        "--stats-json", help="Write the coach.stats/1 object to PATH ('-': stdout) at the end."
+        "--stats-json",
+        help="Write the coach.stats/1 object to PATH ('-': stdout) at the end (its deepen "
+        "nudge texts quote the customer).",
     ),
 ]
 DurationOpt = Annotated[
@@ -337,7 +341,12 @@ def _live_call(
     )
     result = run_live(source, loaded.config, options)
     write_stats_json(result.stats, stats_json)
-    print_report(result.stats, loaded, Console(stderr=True) if to_stdout else None)
+    report = result.stats
+    if to_stdout and not sys.stderr.isatty():  # stderr is a log then, not the rep's screen
+        from coach.privacy import fixed_nudge_texts
+
+        report = fixed_nudge_texts(report, loaded.config.coach.language)
+    print_report(report, loaded, Console(stderr=True) if to_stdout else None)
     if history_source is not None:
         from coach.history import try_save_call
 
@@ -376,7 +385,9 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    from coach.crash import run_reporting_bugs
+
+    run_reporting_bugs(app)
 
 
 if __name__ == "__main__":

@@ -258,6 +258,19 @@ _SPECS: tuple[KeySpec, ...] = (
         "for the same reason.",
     ),
     KeySpec(
+        "live", "notification_quotes", False, bool,
+        why="Opt-in: put the deepen nudge's quote of the customer into desktop "
+        "notifications. Off, they carry the nudge's fixed text: a notification's text is on "
+        "notify-send's command line, which any local user can read, and notification "
+        "daemons keep a history of their own. The panel shows the quote either way.",
+    ),
+    KeySpec(
+        "live", "event_quotes", True, bool,
+        why="`--events` is your own output: its nudge texts (and the final stats) carry the "
+        "deepen nudge's quote of the customer, as the panel shows it; false leaves the "
+        "quote out (fixed nudge texts only).",
+    ),
+    KeySpec(
         "live", "refresh_hz", 4, int, min=1, max=30, unit="per second",
         why="Panel redraws per second: a few are enough for a glance, and a fast timer alone "
         "costs more CPU than the VAD (measured for this project).",
@@ -408,6 +421,8 @@ class AudioConfig:
 class LiveConfig:
     bell: bool = _b("live.bell")
     desktop_notifications: bool = _b("live.desktop_notifications")
+    notification_quotes: bool = _b("live.notification_quotes")
+    event_quotes: bool = _b("live.event_quotes")
     refresh_hz: int = _i("live.refresh_hz")
 
 

@@ -363,17 +363,18 @@ def show(
         typer.Option("--config", "-c", help="Config file whose targets the report uses."),
     ] = None,
 ) -> None:
-    """The post-call report of one call from the history."""
+    """The post-call report of one call from the history (nudge texts rebuilt from their kind)."""
     with _user_errors():
+        from coach.config import load_config
+
+        cfg = load_config(config, None).config
         with History() as h:
-            stats = h.get_call(_parse_id(call_id))
+            stats = h.get_call(_parse_id(call_id), cfg.coach.language)
         if as_json:
             sys.stdout.write(json.dumps(stats) + "\n")
             return
-        from coach.config import load_config
         from coach.report import ReportTargets, render_report
 
-        cfg = load_config(config, None).config
         targets = ReportTargets(
             talk_ratio_max=cfg.nudges.talk_ratio_max,
             rep_monologue_max_s=cfg.nudges.rep_monologue_max_s,

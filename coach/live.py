@@ -16,6 +16,10 @@ nudges are exactly those of ``coach analyze`` on the same audio. Around it:
   each switchable in the config;
 - ``--events``: newline-delimited JSON, flushed at once: ``listening``, each
   ``nudge`` as it is shown, ``stats`` at the end;
+- the customer's words (the ``deepen`` quote) go where :func:`nudge_texts`
+  says: on the panel, in ``--events`` unless ``live.event_quotes = false``, in a
+  desktop notification only with ``live.notification_quotes = true``, and
+  never in the log lines on stderr;
 - stopping: Ctrl-C, SIGTERM, ``--duration`` (audio seconds), the end of a
   replayed recording, or the source giving up (both devices gone).
 
@@ -44,10 +48,11 @@ from rich.console import Console
 from rich.live import Live
 
 from coach.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, SourceState
-from coach.config import Config
+from coach.config import Config, LiveConfig
 from coach.errors import CoachError
 from coach.nudge_text import nudge_text
 from coach.pipeline import CallAnalyzer, vad_setup
+from coach.privacy import fixed_nudge_texts
 from coach.timeline import Nudge, Side, Timeline
 
 NUDGE_HOLD_S = 8.0
@@ -157,6 +162,31 @@ class ReplaySource:
 
 
 # -- what the rep sees ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NudgeTexts:
+    """What one nudge says in each place it goes."""
+
+    panel: str
+    """In front of the rep, in memory: the quote of the customer included."""
+    event: str
+    """``--events`` (the user's own output): the quote unless ``live.event_quotes`` is off."""
+    notification: str
+    """notify-send's argv, readable by any local user: the quote only by opt-in."""
+    log: str
+    """The log lines on stderr: never a word of the call."""
+
+
+def nudge_texts(nudge: Nudge, language: str, live: LiveConfig) -> NudgeTexts:
+    quoted = nudge_text(nudge.kind, language, nudge.quote)
+    fixed = nudge_text(nudge.kind, language)
+    return NudgeTexts(
+        panel=quoted,
+        event=quoted if live.event_quotes else fixed,
+        notification=quoted if live.notification_quotes else fixed,
+        log=fixed,
+    )
 
 
 class NudgeBoard:
@@ -401,12 +431,12 @@ def run_live(
 
     def show(nudge: Nudge, during_call: bool = True) -> None:
         nonlocal draw_now
-        text = nudge_text(nudge.kind, language, nudge.quote)
-        board.show(nudge, text, analyzer.timeline, analyzer.now_ms)
-        events.emit("nudge", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, text=text)
-        say(f"{nudge.t_ms / 1000:7.2f} s  {text}")
+        texts = nudge_texts(nudge, language, config.live)
+        board.show(nudge, texts.panel, analyzer.timeline, analyzer.now_ms)
+        events.emit("nudge", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, text=texts.event)
+        say(f"{nudge.t_ms / 1000:7.2f} s  {texts.log}")
         if during_call:
-            delivery.deliver(text)
+            delivery.deliver(texts.notification)
         draw_now = True  # on the panel at once, not at the next refresh
 
     panel_errors = 0
@@ -500,7 +530,8 @@ def run_live(
         stats["capture"] = extra.counters
     if extra.report_warnings:
         stats["warnings"] = list(stats.get("warnings") or []) + list(extra.report_warnings)
-    events.emit("stats", **stats)
+    streamed = stats if config.live.event_quotes else fixed_nudge_texts(stats, language)
+    events.emit("stats", **streamed)
     return LiveResult(stats=stats, reason=reason)
 
 

@@ -39,6 +39,7 @@ from coach.history import (
     save_call,
 )
 from coach.history_cli import FIGURES, history_app, sparkline, trend
+from coach.nudge_text import nudge_text
 from coach.pipeline import analyze_segments
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -623,3 +624,120 @@ def test_a_corrupt_database_costs_one_line_and_the_history_goes_on(db: Path) -> 
 def test_path_prints_where_the_database_is(db: Path) -> None:
     code, out, _ = coach("path")
     assert code == 0 and out.strip() == str(db)
+
+
+# ----------------------------------------------------------------------------- words of the call
+
+QUOTE = "migration timeline"
+
+
+def with_words(stats: dict[str, Any]) -> dict[str, Any]:
+    """``stats`` as transcription leaves them in memory: a deepen nudge quoting the
+    customer, and the acknowledgement and filler words each side said."""
+    out = json.loads(json.dumps(stats))
+    for n in out["nudges"]:
+        if n["kind"] == "deepen":
+            n["text"] = nudge_text("deepen", "en", QUOTE)
+    out["rep"]["backchannel_word_counts"] = {"right": 4, "mhm": 3}
+    out["customer"]["backchannel_word_counts"] = {}
+    out["filler_words"] = {"rep": {"um": 2, "you know": 1}, "customer": {"uh": 1}}
+    out["questions"], out["summaries"] = 3, 1
+    return out
+
+
+def stored_json(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT stats_json FROM calls ORDER BY id")]
+
+
+def test_the_history_keeps_counts_and_kinds_never_the_customers_words(db: Path) -> None:
+    call_id = save_call(with_words(STORY), "analyze call.flac")
+    (text,) = stored_json(db)
+    kept = json.loads(text)
+    assert QUOTE not in text and QUOTE.encode() not in db.read_bytes()
+    assert [set(n) for n in kept["nudges"]] == [{"t", "kind", "heeded"}] * 2
+    assert kept["rep"]["acknowledgement_words"] == 7
+    assert kept["customer"]["acknowledgement_words"] == 0
+    assert "backchannel_word_counts" not in kept["rep"]
+    assert kept["filler_words"] == {"rep": 3, "customer": 1}
+    assert (kept["questions"], kept["summaries"]) == (3, 1)
+    # read back, each nudge says what its kind says
+    shown = get_call(call_id)
+    assert [n["text"] for n in shown["nudges"]] == [
+        nudge_text("acknowledge", "en"),
+        nudge_text("deepen", "en"),
+    ]
+
+
+def test_show_and_export_rebuild_nudge_texts_from_their_kind(tmp_path: Path) -> None:
+    call_id = save_call(with_words(STORY), "live")
+    config = tmp_path / "de.toml"
+    config.write_text('[coach]\nlanguage = "de"\n', encoding="utf-8")
+    code, out, _ = coach("show", str(call_id), "--json")
+    assert code == 0 and QUOTE not in out
+    deepen = [n for n in json.loads(out)["nudges"] if n["kind"] == "deepen"]
+    assert [n["text"] for n in deepen] == [nudge_text("deepen", "en")]
+    code, out, _ = coach("show", str(call_id), "--json", "--config", str(config))
+    deepen = [n for n in json.loads(out)["nudges"] if n["kind"] == "deepen"]
+    assert [n["text"] for n in deepen] == [nudge_text("deepen", "de")]
+    code, out, _ = coach("show", str(call_id))
+    assert code == 0 and "interesting point" in out and QUOTE not in out
+    code, _, _ = coach("export", "--csv", str(tmp_path / "calls.csv"))
+    assert code == 0 and QUOTE not in (tmp_path / "calls.csv").read_text()
+
+
+# What coach wrote before it scrubbed words: schema version 2, written out here by hand so
+# the test does not lean on the migrations it checks.
+V2_SCHEMA = """
+CREATE TABLE calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, saved_at TEXT NOT NULL,
+    source TEXT NOT NULL, duration_s REAL NOT NULL, talk_ratio REAL,
+    longest_story_s REAL NOT NULL, longest_monologue_s REAL NOT NULL, patience_s REAL,
+    interactivity_per_min REAL, nudges INTEGER NOT NULL, heed_rate REAL,
+    stats_json TEXT NOT NULL,
+    interruptions INTEGER NOT NULL DEFAULT 0, backchannels INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_started_at ON calls (started_at);
+PRAGMA user_version = 2;
+"""
+
+
+def test_upgrading_scrubs_the_words_older_versions_kept(db: Path) -> None:
+    old = [with_words(STORY), with_words(PITCH)]
+    old[1]["nudges"].append(
+        {"t": 70.0, "kind": "deepen", "text": nudge_text("deepen", "en", QUOTE), "heeded": False}
+    )
+    db.parent.mkdir(parents=True)
+    with sqlite3.connect(db) as conn:
+        conn.executescript(V2_SCHEMA)
+        for stats in old:
+            conn.execute(
+                "INSERT INTO calls (started_at, saved_at, source, duration_s, talk_ratio, "
+                "longest_story_s, longest_monologue_s, patience_s, interactivity_per_min, "
+                "nudges, heed_rate, stats_json, interruptions, backchannels) VALUES "
+                "('2024-03-04T10:00:00+01:00', '2024-03-04T10:02:00+01:00', 'live', ?, ?, "
+                "30, 5, 1.0, 2.0, ?, 0.5, ?, 0, 0)",
+                (stats["duration_s"], stats["talk_ratio"], len(stats["nudges"]), json.dumps(stats)),
+            )
+    conn.close()
+    assert QUOTE.encode() in db.read_bytes()
+    figures = "id, duration_s, talk_ratio, nudges, heed_rate"
+    with sqlite3.connect(db) as conn:
+        before = conn.execute(f"SELECT {figures} FROM calls").fetchall()
+    conn.close()
+
+    History().close()  # opening upgrades
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(f"SELECT {figures} FROM calls").fetchall() == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT_VERSION
+    raw = db.read_bytes()
+    assert QUOTE.encode() not in raw and b"you know" not in raw and b"You heard" not in raw
+    assert not db.with_name(DB_NAME + "-journal").exists()
+    for text in stored_json(db):
+        kept = json.loads(text)
+        assert all("text" not in n for n in kept["nudges"])
+        assert kept["rep"]["acknowledgement_words"] == 7
+        assert kept["filler_words"] == {"rep": 3, "customer": 1}
+    for row in list_calls():
+        assert all(QUOTE not in n["text"] for n in get_call(row.id)["nudges"])

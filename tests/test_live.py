@@ -48,8 +48,10 @@ from coach.live import (
     NudgeDelivery,
     ReplaySource,
     StopRequest,
+    nudge_texts,
     run_live,
 )
+from coach.nudge_text import nudge_text
 from coach.pipeline import CallAnalyzer
 from coach.pulse_capture import MARGIN_S, PulseInput
 from coach.timeline import Nudge, Side
@@ -268,6 +270,24 @@ def test_bell_and_notifications_can_be_switched_off() -> None:
     )
     delivery.deliver("Aha")
     assert spawned == []
+
+
+def test_the_customers_words_go_to_the_panel_and_events_never_to_notifications_or_the_log() -> (
+    None
+):
+    deepen = Nudge(45_000, "deepen", quote="migration timeline")
+    fixed = nudge_text("deepen", "en")
+    texts = nudge_texts(deepen, "en", LiveConfig())
+    assert "migration timeline" in texts.panel and texts.event == texts.panel
+    assert texts.notification == fixed and texts.log == fixed
+
+
+def test_quotes_in_notifications_are_opt_in_and_events_can_leave_them_out() -> None:
+    deepen = Nudge(45_000, "deepen", quote="migration timeline")
+    live = LiveConfig(notification_quotes=True, event_quotes=False)
+    texts = nudge_texts(deepen, "de", live)
+    assert "migration timeline" in texts.notification and "migration timeline" in texts.panel
+    assert texts.event == texts.log == nudge_text("deepen", "de")
 
 
 # -- the aligner: two streams on one time axis -------------------------------------
