@@ -69,15 +69,15 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     padded = np.concatenate([np.zeros((2, 1600), np.float32), call], axis=1)  # 0.1 s
     plain, shifted = analyse(call, [])[0], analyse(padded, [])[0]
     # the same call 0.1 s later: the detector's 32 ms windows fall elsewhere on
-    # the voice, so an edge may move by a window or two of the model's lag
-    # (webrtcvad, refined to 10 ms: within a 30 ms frame)
+    # the voice and its model resumes at other windows, so an edge may move by up
+    # to three windows (webrtcvad, refined to 10 ms: within a 30 ms frame)
     for side in ("rep", "customer"):
         want, got = plain["speech"][side], shifted["speech"][side]
         assert len(got) == len(want)
-        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.065)
+        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.1)
     assert [n["kind"] for n in shifted["nudges"]] == [n["kind"] for n in plain["nudges"]]
     for a, b in zip(shifted["nudges"], plain["nudges"], strict=True):
-        assert abs(a["t"] - 0.1 - b["t"]) <= 0.065
+        assert abs(a["t"] - 0.1 - b["t"]) <= 0.1
 
 
 # -- feeding a live loop less often (CallAnalyzer.next_feed_samples) ----------------------
