@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,23 +23,36 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     mp.undo()
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
-    """scripts/pulse-virtual.sh, one server per test module.
-
-    Skips only where PulseAudio is not installed; with CI=true it fails instead.
-    """
+def _started_pulse(root: Path) -> VirtualPulse:
+    """scripts/pulse-virtual.sh in ``root``, started; skips only where PulseAudio
+    is not installed or will not start, and with CI=true fails instead."""
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
         reason = "PulseAudio is not installed (bash scripts/install-system-deps.sh)"
         if IN_CI:
             pytest.fail(f"CI must run the tests that record for real: {reason}")
         pytest.skip(reason)
-    server = VirtualPulse(tmp_path_factory.mktemp("pulse"))
+    server = VirtualPulse(root)
     try:
         server.start(attempts=2)  # a failed start is retried once; the assertions never are
     except PulseUnavailable as e:
         if IN_CI:
             pytest.fail(str(e))
         pytest.skip(str(e))
+    return server
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
+    """The virtual PulseAudio shared by one test module's tests."""
+    server = _started_pulse(tmp_path_factory.mktemp("pulse"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse]:
+    """A virtual PulseAudio of the test's own, for a test that stops or restarts
+    it: the module's shared server is never touched, whatever the order."""
+    server = _started_pulse(tmp_path_factory.mktemp("own-pulse"))
     yield server
     server.stop()

@@ -353,7 +353,7 @@ def test_the_worker_drops_the_oldest_waiting_piece_and_counts_it() -> None:
     t0 = time.monotonic()
     for i in (2, 3, 4, 5):
         worker.submit(_piece(i))
-    assert time.monotonic() - t0 < 0.1  # submit never waits
+    assert time.monotonic() - t0 < 1.0  # submit never waits (the worker is held for 5 s)
     assert worker.dropped == 2
     dropped = worker.poll()
     assert [(r.seq, r.dropped) for r in dropped] == [(2, True), (3, True)]
