@@ -9,10 +9,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from coach.bench_live import PulseUnavailable, VirtualPulse
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Property tests: in CI each test draws from a seed fixed by its own source
+# (derandomize), so a failure there reproduces anywhere with
+# HYPOTHESIS_PROFILE=ci; elsewhere they explore anew on every run. Loaded here,
+# before the test modules are imported, so their own @settings inherit it.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "explore")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def _hypothesis_line() -> str:
+    how = (
+        "fixed seed per test (derandomize)"
+        if settings.default.derandomize
+        else "a new seed each run (reproduce a CI failure with HYPOTHESIS_PROFILE=ci)"
+    )
+    return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, {how}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _hypothesis_line()
 
 
 @pytest.fixture(autouse=True, scope="session")
