@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from coach.bench_live import PulseUnavailable, VirtualPulse
+from tests.support.pulse import PulseUnavailable, VirtualPulse
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -28,7 +28,7 @@ settings.load_profile(HYPOTHESIS_PROFILE)
 def _hypothesis_line() -> str:
     how = (
         "fixed seed per test (derandomize)"
-        if settings.default.derandomize
+        if settings().derandomize
         else "a new seed each run (reproduce a CI failure with HYPOTHESIS_PROFILE=ci)"
     )
     return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, {how}"

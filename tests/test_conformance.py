@@ -15,7 +15,7 @@ import pytest
 from coach.config import Config
 from coach.conformance import compare
 from coach.pipeline import analyze_segments
-from tests.streaming import stream_segments
+from tests.support.streaming import stream_segments
 
 TIMELINES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "timelines.json"
 CASES = json.loads(TIMELINES.read_text())["cases"] if TIMELINES.exists() else []

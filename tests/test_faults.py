@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 import pytest
 from rich.console import Console
 
-from coach.config import Config, LiveConfig, TranscribeConfig
+from coach.config import Config
 from coach.live import DEMO_CALL, LiveOptions, ReplaySource, run_live
 from coach.timeline import Side, Timeline
 from coach.timing import Timing
-from tests.test_live import FakeClock
-
-CONFIG = replace(
-    Config(),
-    live=LiveConfig(bell=False, desktop_notifications=False),
-    transcribe=TranscribeConfig(enabled=False),
-)
+from tests.support.fakes import FakeClock
+from tests.support.live_call import QUIET as CONFIG
 
 
 def story_timeline(errors: list[str]) -> Timeline:

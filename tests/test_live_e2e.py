@@ -24,16 +24,17 @@ from pathlib import Path
 import pytest
 
 from coach.config import Config
-from coach.bench_live import (
+from tests.support.live_call import (
     DEMO_CALL,
     QUIET_CONFIG,
     Daemon,
     LiveCall,
-    VirtualPulse,
     live_call,
+    quiet_config,
     speech_offset_s,
     start_args,
 )
+from tests.support.pulse import VirtualPulse
 
 OFFSET_STEP_S = 0.01
 """The grid the start offset is searched on."""
@@ -124,8 +125,7 @@ def test_the_panel_is_drawn_in_a_small_terminal_beside_the_call(
 ) -> None:
     """stderr on a 60x15 terminal: the panel is drawn there while listening,
     and the report follows it when the call ends."""
-    config = tmp_path / "coach.toml"
-    config.write_text(QUIET_CONFIG, encoding="utf-8")
+    config = quiet_config(tmp_path)
     args = start_args(5, tmp_path / "stats.json", config, panel=True)
     daemon = Daemon(args, pulse.env, terminal=True).start()
     try:
@@ -145,8 +145,7 @@ def test_a_sound_server_that_dies_mid_call_is_survived_and_reported(
 ) -> None:
     """On a server of its own: it kills the server and starts it again."""
     pulse = own_pulse
-    config = tmp_path / "coach.toml"
-    config.write_text(QUIET_CONFIG, encoding="utf-8")
+    config = quiet_config(tmp_path)
     stats_path = tmp_path / "stats.json"
     daemon = Daemon(start_args(14, stats_path, config), pulse.env).start()
     try:

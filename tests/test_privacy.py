@@ -39,7 +39,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.cli import app
-from tests.synth import make_call, write_call
+from tests.support.synth import make_call, write_call
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "history.sqlite3"

@@ -29,7 +29,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from coach.bench_live import DEMO_CALL, QUIET_CONFIG, VirtualPulse
+from tests.support.live_call import DEMO_CALL
+from tests.support.live_call import quiet_config as write_quiet_config
+from tests.support.pulse import VirtualPulse
 from tests.test_privacy import (
     Sandbox,
     SocketUse,
@@ -120,9 +122,7 @@ def without_helpers(trace: Trace) -> Trace:
 
 @pytest.fixture
 def quiet_config(box: LiveSandbox) -> Path:
-    config = box.root / "quiet.toml"
-    config.write_text(QUIET_CONFIG, encoding="utf-8")
-    return config
+    return write_quiet_config(box.root)
 
 
 def argv(config: Path) -> list[str]:

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.bench_live import VirtualPulse
 from coach.devices import DeviceChoice
 from coach.errors import CoachError
 from coach.pulse import PulseConnection, PulseError, RecordStream
+from tests.support.pulse import VirtualPulse
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SR = 16000

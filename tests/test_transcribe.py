@@ -26,7 +26,7 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from coach.bench_transcribe import SCRIPT, espeak_call
+from bench.bench_transcribe import SCRIPT, espeak_call
 from coach.config import Config
 from coach.errors import CoachError
 from coach.lexicon import is_question
@@ -47,7 +47,7 @@ from coach.transcribe import (
     verify_model,
 )
 from coach.utterance_audio import AudioRing, Piece, UtteranceCutter
-from tests.synth import make_call
+from tests.support.synth import make_call
 
 RATE = 16000
 IN_CI = bool(os.environ.get("CI"))
