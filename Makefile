@@ -13,11 +13,13 @@ PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 SHARED  ?= ../shared
 PYTEST_ARGS ?=
 
-.PHONY: help start test eval bench lint models clean sysdeps venv
+.PHONY: help start test test-fast eval bench lint models clean sysdeps venv
 
 help:
 	@echo "make start   set everything up, then run the live coach (.venv/bin/coach start)"
 	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make test-fast  the inner loop (under a minute): all but the tests marked"
+	@echo "             pulse, strace, model or soak"
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
 	@echo "make bench   speed and memory on a generated 1-hour call"
 	@echo "make lint    ruff + mypy"
@@ -46,6 +48,11 @@ start: venv models
 
 test: venv models
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the tests that need a sound server, strace, the model or minutes,
+# on both cores (the whole suite stays serial: its live calls are timed).
+test-fast: venv
+	$(VPY) -m pytest -n 2 -m "not (pulse or strace or model or soak)" $(PYTEST_ARGS)
 
 eval: venv
 	@SHARED='$(SHARED)' bash scripts/eval.sh

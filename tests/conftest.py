@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.support.ci import IN_CI
 from tests.support.pulse import PulseUnavailable, VirtualPulse
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Property tests: in CI each test draws from a seed fixed by its own source
 # (derandomize), so a failure there reproduces anywhere with
@@ -36,6 +35,34 @@ def _hypothesis_line() -> str:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return _hypothesis_line()
+
+
+# What a marked test needs (the markers are declared in pyproject.toml); `make
+# test-fast` runs everything without them. A test that asks for one of these
+# fixtures is marked by that alone.
+NEEDS = ("pulse", "strace", "model", "soak")
+NEED_OF_FIXTURE = {"pulse": "pulse", "own_pulse": "pulse", "real_model": "model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for need in {NEED_OF_FIXTURE[f] for f in fixtures if f in NEED_OF_FIXTURE}:
+            item.add_marker(need)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a test marked with a need fails where it would skip: CI must run it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not (IN_CI and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    needs = [n for n in NEEDS if item.get_closest_marker(n)]
+    if needs:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI must run the tests that need {', '.join(needs)}: {reason}"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -218,6 +218,7 @@ def test_a_live_session_under_the_audit_hook(
     assert_the_call_was_heard_and_kept(box)
 
 
+@pytest.mark.strace
 def test_a_live_session_under_strace(
     box: LiveSandbox,
     pulse: VirtualPulse,

@@ -7,7 +7,6 @@ Skips only where PulseAudio is not installed; with CI=true it fails instead.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -19,9 +18,9 @@ import soundfile as sf
 from coach.devices import DeviceChoice
 from coach.errors import CoachError
 from coach.pulse import PulseConnection, PulseError, RecordStream
+from tests.support.ci import IN_CI
 from tests.support.pulse import VirtualPulse
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SR = 16000
 
 
