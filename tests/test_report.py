@@ -188,10 +188,16 @@ def test_silent_call_renders_and_says_no_speech() -> None:
     assert len(tips) == 1 and "no speech" in tips[0].lower()
 
 
-def test_zero_duration_and_missing_speech_do_not_crash() -> None:
+def test_zero_duration_and_missing_speech_render_with_an_empty_strip() -> None:
     d = stats(duration_s=0.0)
     del d["speech"]
-    render(d)
+    out = render(d)
+    assert_fits(out, 80)
+    assert "Call report · 0:00" in out
+    strip = out[out.index("Who spoke when") :].splitlines()
+    rows = [line for line in strip if "You" in line or "Customer" in line]
+    assert len(rows) == 2
+    assert not any(mark in row for row in rows for mark in "█▓▒")  # no speech to place
 
 
 def test_width_60_fits() -> None:
