@@ -125,6 +125,7 @@ class Daemon:
     terminal: bool = False
     """stderr on a pseudo-terminal of PANEL_SIZE (where the panel is drawn)."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    _readers: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> Daemon:
         stderr: int = subprocess.PIPE
@@ -148,12 +149,16 @@ class Daemon:
             text=True,
             env=env,
         )
-        threading.Thread(target=self._read_events, daemon=True).start()
+        readers = [threading.Thread(target=self._read_events, daemon=True)]
         if self.terminal:
             os.close(stderr)
-            threading.Thread(target=self._read_terminal, args=(master,), daemon=True).start()
+            terminal = threading.Thread(target=self._read_terminal, args=(master,), daemon=True)
+            readers.append(terminal)
         else:
-            threading.Thread(target=self._read_stderr, daemon=True).start()
+            readers.append(threading.Thread(target=self._read_stderr, daemon=True))
+        for reader in readers:
+            reader.start()
+        self._readers = readers
         threading.Thread(target=self._watch_memory, daemon=True).start()
         return self
 
@@ -228,7 +233,8 @@ class Daemon:
             pid, status, _ = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
                 self.proc.returncode = os.waitstatus_to_exitcode(status)
-                time.sleep(0.1)  # let the readers drain the pipes
+                for reader in self._readers:  # every line it wrote is read
+                    reader.join(5.0)
                 return self.proc.returncode
             time.sleep(0.05)
         self.kill()
