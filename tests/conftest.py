@@ -1,5 +1,7 @@
-"""Shared fixtures: every test's history kept out of the user's real data
-directory; the project's virtual PulseAudio for the tests that record for real."""
+"""How the suite runs: every test's history kept out of the user's real data
+directory; the project's virtual PulseAudio for the tests that record for real;
+the Hypothesis profile; the markers for what a test needs, which CI never lets
+skip. What the tests share besides fixtures is in tests/support/."""
 
 from __future__ import annotations
 

@@ -32,8 +32,6 @@ from coach.config import Config, LiveConfig, TranscribeConfig
 from coach.live import DEMO_CALL
 from tests.support.pulse import VirtualPulse
 
-__all__ = ["DEMO_CALL"]  # the call the daemon's demo replays, re-exported for the tests
-
 COACH = [sys.executable, "-c", "from coach.cli import main; main()"]
 
 QUIET_CONFIG = """\
