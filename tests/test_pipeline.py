@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
 from coach.pipeline import CallAnalyzer
-from tests.synth import make_call, near
+from tests.support.synth import make_call, near
 
 NO_TRANSCRIPTION = replace(Config(), transcribe=TranscribeConfig(enabled=False))
 CALL = make_call(50, rep=[(1, 5), (20, 20.6), (41, 46)], customer=[(6, 40), (47, 49.5)])
@@ -112,12 +112,12 @@ def _fed_like_a_live_loop(
     return handled, starts, nudges, calls, analyzer.stats()
 
 
-def _bench_call(tmp: Path) -> np.ndarray:
+def _dense_call(tmp: Path) -> np.ndarray:
     import soundfile as sf
 
-    from coach.bench_live import bench_call
+    from tests.support.live_call import dense_call
 
-    x, _ = sf.read(str(bench_call(tmp / "bench.wav")), dtype="float32", always_2d=True)
+    x, _ = sf.read(str(dense_call(tmp / "dense.wav")), dtype="float32", always_2d=True)
     return np.ascontiguousarray(x.T)
 
 
@@ -127,7 +127,7 @@ def _timers(**nudges: float) -> Config:
 
 
 @pytest.mark.parametrize(
-    "case", ["bench call", "laptop with a leak", "short rules", "the customer silent at first"]
+    "case", ["dense call", "laptop with a leak", "short rules", "the customer silent at first"]
 )
 def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -137,8 +137,8 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     frame were fed, so every nudge does; only the segment starts wait (no rule
     fires at a start that did not fire before it). A fraction of the calls."""
     dense = _timers(acknowledge_after_s=4.0, deepen_after_story_s=6.0, rep_monologue_max_s=5.0)
-    if case == "bench call":  # acknowledge, deepen, pause, let_finish, over and over
-        call, config = _bench_call(tmp_path), dense
+    if case == "dense call":  # acknowledge, deepen, pause, let_finish, over and over
+        call, config = _dense_call(tmp_path), dense
     elif case == "the customer silent at first":
         # until the leak gate has heard the customer, the mic reaches the VAD
         # only at its hop boundaries: the rep's pauses come to light there
@@ -146,7 +146,7 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
         call = make_call(50, rep=rep, customer=[(24, 36), (36.6, 42), (45, 49)])
         config = _timers(rep_monologue_max_s=3.0, summarise_every_s=8.0, summarise_silence_s=0.3)
     else:  # the leak gate holds the mic back until it has decided
-        from tests.test_real_rooms import laptop_call
+        from tests.support.rooms import laptop_call
 
         call, _ = laptop_call(duration_s=60, leak_db=-16, keys=True, seed=21)
         config = dense

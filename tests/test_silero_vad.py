@@ -1,7 +1,7 @@
 """The neural speech detector (``vad.backend = "silero"``): real speech, any level,
 any block size, in audio time.
 
-Speech here is espeak-ng's (tests/synth.py): a detector trained on people hears
+Speech here is espeak-ng's (tests/support/synth.py): a detector trained on people hears
 it, where it rightly ignores a synthetic harmonic tone.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from coach.errors import CoachError
 from coach.silero_vad import WINDOW, WINDOW_MS, SileroParams, SileroVad
-from tests.synth import RATE, voice
+from tests.support.synth import RATE, voice
 
 Segs = list[tuple[int, int]]
 
