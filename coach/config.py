@@ -199,6 +199,43 @@ _SPECS: tuple[KeySpec, ...] = (
         why="A nudge counts as heeded when the behaviour it asks for follows within this "
         "long (metrics contract v1).",
     ),
+    # --- nudges: the budget (coach/budget.py) decides which due nudges are shown
+    KeySpec(
+        "nudges", "max_shown_per_10min", 4, int, min=0, max=600,
+        unit="nudges per 10 minutes",
+        why="At most this many nudges reach the rep in any 10 minutes (the rest are kept "
+        "in the statistics as due, not shown; 0 = no limit): acceptance of an alert fell "
+        "about 30 % with each extra reminder in the same encounter (Ancker et al. 2017), and "
+        "sparse cues beat a dense display (Tanveer et al. 2015, Chollet et al. 2022). "
+        "Uncapped, generated one-hour calls with long customer stories had 10-11 due per "
+        "10 minutes (measured for this project).",
+    ),
+    KeySpec(
+        "nudges", "cooldown_s", 120.0, float, min=0.0, max=_DAY_S, unit=_S,
+        why="A nudge of a kind shown (or held) less than this long ago hides the next of the "
+        "same kind: a repeated reminder is the one users switch off (Ancker et al. 2017); "
+        "2 minutes lets one kind fill at most half of the 10-minute budget (project choice).",
+    ),
+    KeySpec(
+        "nudges", "unheeded_quiet_s", 300.0, float, min=0.0, max=_DAY_S, unit=_S,
+        why="After a shown nudge the rep has not acted on yet, the same kind stays hidden "
+        "until the rep does what it asked, for at most this long (0 = off): each repeat of "
+        "an ignored alert lowers acceptance further (Ancker et al. 2017); 5 minutes is half "
+        "a recap interval (project choice).",
+    ),
+    KeySpec(
+        "nudges", "hold_pause_s", 0.3, float, min=0.0, max=10.0, unit=_S,
+        why="A nudge due while the rep speaks is held until the rep has paused this long: "
+        "speakers plan their next words while talking, and speaking takes more attention "
+        "than listening; ~200 ms is the usual gap between turns (Stivers et al. 2009), so "
+        "300 ms is a real pause, the same as vad.merge_gap_s.",
+    ),
+    KeySpec(
+        "nudges", "hold_max_s", 5.0, float, min=0.0, max=60.0, unit=_S,
+        why="A held nudge is dropped (due, not shown) once it has waited this long for the "
+        "rep's pause: like nudges.max_wait_s (3 s) it keeps the cue near its moment, and it "
+        "leaves two thirds of the 15 s heed window (project choice).",
+    ),
     # --- report
     KeySpec(
         "report", "min_monologue_s", 10.0, float, min=0.0, max=_DAY_S, unit=_S,
@@ -396,6 +433,11 @@ class NudgesConfig:
     talk_ratio_window_s: float = _f("nudges.talk_ratio_window_s")
     talk_ratio_max: float = _f("nudges.talk_ratio_max")
     heed_window_s: float = _f("nudges.heed_window_s")
+    max_shown_per_10min: int = _i("nudges.max_shown_per_10min")
+    cooldown_s: float = _f("nudges.cooldown_s")
+    unheeded_quiet_s: float = _f("nudges.unheeded_quiet_s")
+    hold_pause_s: float = _f("nudges.hold_pause_s")
+    hold_max_s: float = _f("nudges.hold_max_s")
 
 
 @dataclass(frozen=True)

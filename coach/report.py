@@ -762,12 +762,14 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
         else:
             mark = Text("—", "dim")
         text = n.get("text")
-        tab.add_row(
-            fmt_time(_num(n.get("t")) or 0.0),
-            _KIND_NAMES.get(kind, kind),
-            str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""),
-            mark,
-        )
+        said = Text(str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""))
+        held = _num(n.get("held_s"))
+        if n.get("shown") is False:  # due, kept in the figures, but not shown
+            said.stylize("dim")
+            said.append(f"  (not shown: {_HIDDEN_WHY.get(str(n.get('hidden')), 'budget')})", "dim")
+        elif held is not None:
+            said.append(f"  (held {held:.1f} s for your pause)", "dim")
+        tab.add_row(fmt_time(_num(n.get("t")) or 0.0), _KIND_NAMES.get(kind, kind), said, mark)
 
     rates: dict[str, float | None] = {}
     given = stats.get("heed_rate")
@@ -794,12 +796,64 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
             summary.append(fmt_pct(r), GOOD if r >= 0.5 else WARN)
         summary.append(f" ({n_of[k]})", "dim")
     note = Text(f"✓ heeded: you did what it asked within {t.heed_window_s:g} s.", style="dim")
+    parts: list[RenderableType] = [tab, Text(""), summary, note]
+    cues = _cue_line(stats.get("cues"))
+    if cues is not None:
+        parts.append(cues)
     return Panel(
-        Group(tab, Text(""), summary, note),
+        Group(*parts),
         title=f"Nudges ({len(nudges)})",
         title_align="left",
         padding=(0, 1),
     )
+
+
+_HIDDEN_WHY = {
+    "control": "a silent call",
+    "faded": "you heed it reliably",
+    "cooldown": "same cue shortly before",
+    "unheeded": "last one not acted on yet",
+    "budget": "nudge budget",
+    "stale": "you did not pause",
+    "ended": "the call ended",
+}
+
+
+_HIDDEN_SHORT = {
+    "control": "silent call",
+    "faded": "faded",
+    "cooldown": "cooldown",
+    "unheeded": "unheeded",
+    "budget": "over budget",
+    "stale": "no pause came",
+    "ended": "call ended",
+}
+
+
+def _cue_line(cues: Any) -> Text | None:
+    """How many due nudges reached the rep, how many were held for a pause, and why
+    the rest did not (the nudge budget)."""
+    if not isinstance(cues, dict):
+        return None
+    due, shown = _num(cues.get("due")), _num(cues.get("shown"))
+    if not due or shown is None:
+        return None
+    line = Text(f"Shown {int(shown)} of {int(due)} due", style="dim")
+    held = int(_num(cues.get("held")) or 0)
+    if held:
+        total = _num(cues.get("held_s_total")) or 0.0
+        longest = _num(cues.get("held_s_max")) or 0.0
+        line.append(
+            f" · {held} held for your pause ({total / held:.1f} s on average, "
+            f"longest {longest:.1f} s)"
+        )
+    hidden = cues.get("hidden")
+    if isinstance(hidden, dict) and hidden:
+        why = ", ".join(
+            f"{_HIDDEN_SHORT.get(str(k), str(k))} {int(_num(v) or 0)}" for k, v in hidden.items()
+        )
+        line.append(f" · not shown: {why}")
+    return line
 
 
 # --------------------------------------------------------------------------- report
