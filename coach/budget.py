@@ -10,7 +10,8 @@ A due nudge at ``t``, in order of ``t``:
 
 1. on a control call (``coach.control_every``) it is hidden: ``control``;
 2. a kind the rep heeds reliably in recent calls shows only one due nudge in
-   ``fade_every``: ``faded``;
+   ``fade_every``: ``faded``; a talk_less nudge while the rep's share is within
+   the dead-band over their own baseline: ``baseline``;
 3. the same kind passed less than ``nudges.cooldown_s`` ago: ``cooldown``;
 4. the same kind was shown less than ``nudges.unheeded_quiet_s`` ago and the
    rep has not done what it asked since: ``unheeded``;
@@ -51,10 +52,19 @@ class BudgetParams:
     hold_max_ms: int
     silent: bool = False  # a control call: statistics only, nothing shown
     fade_every: Mapping[str, int] = field(default_factory=dict)  # kind -> show 1 in N
+    # the rep's own talk-ratio baseline plus its dead-band: a talk_less nudge whose
+    # window ratio is not above it is hidden (None: no baseline yet)
+    talk_ratio_floor: float | None = None
+    talk_ratio_window_ms: int = 180_000
 
     @classmethod
     def from_timing(
-        cls, timing: Timing, *, silent: bool = False, fade_every: Mapping[str, int] | None = None
+        cls,
+        timing: Timing,
+        *,
+        silent: bool = False,
+        fade_every: Mapping[str, int] | None = None,
+        talk_ratio_floor: float | None = None,
     ) -> BudgetParams:
         return cls(
             cooldown_ms=timing.cooldown_ms,
@@ -64,13 +74,25 @@ class BudgetParams:
             hold_max_ms=timing.hold_max_ms,
             silent=silent,
             fade_every=dict(fade_every or {}),
+            talk_ratio_floor=talk_ratio_floor,
+            talk_ratio_window_ms=timing.talk_ratio_window_ms,
         )
 
     @classmethod
     def from_config(
-        cls, config: Config, *, silent: bool = False, fade_every: Mapping[str, int] | None = None
+        cls,
+        config: Config,
+        *,
+        silent: bool = False,
+        fade_every: Mapping[str, int] | None = None,
+        talk_ratio_floor: float | None = None,
     ) -> BudgetParams:
-        return cls.from_timing(Timing.from_config(config), silent=silent, fade_every=fade_every)
+        return cls.from_timing(
+            Timing.from_config(config),
+            silent=silent,
+            fade_every=fade_every,
+            talk_ratio_floor=talk_ratio_floor,
+        )
 
 
 @dataclass(frozen=True)
@@ -198,6 +220,8 @@ class NudgeBudget:
             reason = "control"
         elif fade > 1 and (seen - 1) % fade != 0:
             reason = "faded"
+        elif n.kind == "talk_less" and self._within_baseline(t, timeline):
+            reason = "baseline"
         elif last_passed is not None and t - last_passed.t_ms < max(p.cooldown_ms, p.hold_max_ms):
             reason = "cooldown"
         elif (
@@ -218,6 +242,16 @@ class NudgeBudget:
         else:
             n.shown, n.shown_ms = True, t
             out.append(Cue(n, "shown", t))
+
+    def _within_baseline(self, t: int, timeline: Timeline) -> bool:
+        """The rep's share over the talk-less window is within their own dead-band."""
+        floor = self.params.talk_ratio_floor
+        if floor is None:
+            return False
+        a = max(0, t - self.params.talk_ratio_window_ms)
+        r = timeline.tracks[Side.REP].talk_in(a, t)
+        c = timeline.tracks[Side.CUSTOMER].talk_in(a, t)
+        return r + c > 0 and r / (r + c) <= floor
 
     def _in_window(self, t: int) -> int:
         """Nudges shown in (t - 10 min, t], and those held at t (each takes its place)."""

@@ -49,7 +49,7 @@ import numpy as np
 from rich.console import Console
 from rich.live import Live
 
-from coach.budget import Cue
+from coach.budget import BudgetParams, Cue
 from coach.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, SourceState
 from coach.config import Config, LiveConfig
 from coach.errors import CoachError
@@ -391,6 +391,8 @@ class LiveOptions:
     clock: Callable[[], float] = time.monotonic
     spawn: Callable[..., Any] = subprocess.Popen
     """How desktop notifications are started (tests pass a fake)."""
+    budget: BudgetParams | None = None
+    """The nudge budget (None: the config's); a control call or history-based fading."""
 
 
 @dataclass
@@ -428,7 +430,7 @@ def run_live(
 
     # a worker thread behind a bounded queue: the loop never waits for whisper
     transcriber = open_transcriber(config, live=True, notice=say)
-    analyzer = CallAnalyzer(config, transcriber=transcriber, log=say)
+    analyzer = CallAnalyzer(config, transcriber=transcriber, log=say, budget=options.budget)
     language = config.coach.language
     board = NudgeBoard()
     delivery = NudgeDelivery(

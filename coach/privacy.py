@@ -23,7 +23,9 @@ from typing import Any
 
 from coach.nudge_text import KINDS, nudge_text
 
-HIDDEN_REASONS = ("control", "faded", "cooldown", "unheeded", "budget", "stale", "ended")
+HIDDEN_REASONS = (
+    "control", "faded", "baseline", "cooldown", "unheeded", "budget", "stale", "ended"
+)
 """The nudge budget's reasons for not showing a nudge (coach/budget.py): fixed labels."""
 
 SIDES = ("rep", "customer")

@@ -811,6 +811,7 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
 _HIDDEN_WHY = {
     "control": "a silent call",
     "faded": "you heed it reliably",
+    "baseline": "within your usual range",
     "cooldown": "same cue shortly before",
     "unheeded": "last one not acted on yet",
     "budget": "nudge budget",
@@ -822,6 +823,7 @@ _HIDDEN_WHY = {
 _HIDDEN_SHORT = {
     "control": "silent call",
     "faded": "faded",
+    "baseline": "your usual range",
     "cooldown": "cooldown",
     "unheeded": "unheeded",
     "budget": "over budget",
