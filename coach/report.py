@@ -672,10 +672,11 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         "turn changes per minute",
     )
     if f.interruptions:
+        per_min = len(f.interruptions) / (f.duration_s / 60) if f.duration_s > 0 else 0.0
         tab.add_row(
             "Interruptions",
-            Text(str(len(f.interruptions)), BAD),
-            "at " + _times_list(f.interruptions),
+            Text(f"{len(f.interruptions)} ({per_min:.1f}/min)", BAD),
+            "you started while they were mid-phrase, at " + _times_list(f.interruptions),
         )
     else:
         tab.add_row("Interruptions", Text("none", GOOD), "you let them finish")

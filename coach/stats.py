@@ -124,6 +124,8 @@ def compute_stats(
         "patience_s": round(sum(gaps) / len(gaps) / 1000, 3) if gaps else None,
         "interactivity_per_min": round(rec.side_changes / minutes, 3) if minutes else 0.0,
         "interruptions": [_s(t) for t in rec.interruptions],
+        # beside the count: calls of different lengths compare
+        "interruptions_per_min": round(len(rec.interruptions) / minutes, 3) if minutes else 0.0,
         "rep": sides["rep"],
         "customer": sides["customer"],
         "questions": questions,
