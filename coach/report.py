@@ -672,10 +672,10 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         "turn changes per minute",
     )
     if f.interruptions:
-        per_min = len(f.interruptions) / (f.duration_s / 60) if f.duration_s > 0 else 0.0
+        rate = len(f.interruptions) / (f.duration_s / 60) if f.duration_s > 0 else 0.0
         tab.add_row(
             "Interruptions",
-            Text(f"{len(f.interruptions)} ({per_min:.1f}/min)", BAD),
+            Text(f"{len(f.interruptions)} ({rate:.1f}/min)", BAD),
             "you started while they were mid-phrase, at " + _times_list(f.interruptions),
         )
     else:
