@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coach.budget import BudgetParams, Cue, NudgeBudget
 from coach.config import Config, NudgesConfig
@@ -198,11 +200,12 @@ def test_an_hour_of_long_stories_shows_at_most_4_nudges_per_10_minutes(seed: int
 
 
 def stream(
-    duration: float, speech: dict[str, Segs], step_ms: int
+    duration: float, speech: dict[str, Segs], step_ms: int, cfg: Config | None = None
 ) -> tuple[Timeline, list[tuple[Cue, int]]]:
     """Feed the segments as a live VAD would, stepping the budget after each advance."""
-    timeline = Timeline(Timing.from_config(Config()))
-    budget = NudgeBudget(BudgetParams.from_config(Config()))
+    cfg = cfg or Config()
+    timeline = Timeline(Timing.from_config(cfg))
+    budget = NudgeBudget(BudgetParams.from_config(cfg))
     raw = {side: sorted((ms(a), ms(b)) for a, b in speech[side.label]) for side in Side}
     reported = {side: 0 for side in Side}
     cues: list[tuple[Cue, int]] = []
@@ -224,6 +227,47 @@ def stream(
     budget.add(timeline.record.nudges[before:])
     cues += [(c, end) for c in budget.finish(timeline)]
     return timeline, cues
+
+
+def _decided(timeline: Timeline) -> list[tuple[float, str, bool | None, float | None, str | None]]:
+    return sorted(
+        (n.t_ms / 1000, n.kind, n.shown, None if n.held_ms is None else n.held_ms / 1000, n.hidden)
+        for n in timeline.record.nudges
+    )
+
+
+# short timers, so that holds, cooldowns and the budget all come into play in 200 s
+BUSY = config(
+    acknowledge_after_s=8.0, deepen_after_story_s=10.0, rep_monologue_max_s=12.0,
+    talk_ratio_window_s=30.0, summarise_every_s=40.0, cooldown_s=15.0, max_shown_per_10min=3,
+    unheeded_quiet_s=30.0, hold_max_s=2.0,
+)
+
+
+def _lay_out(pieces: list[tuple[int, int]]) -> Segs:
+    """(gap, length) pairs in tenths of a second → segments end to end, within 200 s."""
+    out, t = [], 0
+    for gap, length in pieces:
+        start, t = t + gap, t + gap + length
+        if t > 2000:
+            break
+        out.append((start / 10, t / 10))
+    return out
+
+
+segments = st.lists(st.tuples(st.integers(1, 300), st.integers(1, 250)), max_size=30).map(_lay_out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rep=segments, customer=segments, step=st.sampled_from([20, 330, 2000]))
+def test_any_timeline_fed_bit_by_bit_is_decided_as_the_whole(
+    rep: Segs, customer: Segs, step: int
+) -> None:
+    speech = {"rep": rep, "customer": customer}
+    whole = analyze_segments(200.0, speech, BUSY)
+    timeline, cues = stream(200.0, speech, step, BUSY)
+    assert _decided(timeline) == sorted(verdicts(whole))
+    assert all(c.at_ms <= fed for c, fed in cues)
 
 
 @pytest.mark.parametrize("step_ms", [20, 330])
