@@ -195,7 +195,7 @@ def talk_ratio_baseline(calls: Sequence[Mapping[str, Any]], kind: str, n: int) -
 
 
 def control_call(calls_so_far: int, every: int) -> bool:
-    """Whether the next call (number ``calls_so_far + 1``) is a silent control call."""
+    """Whether the next live call (number ``calls_so_far + 1``) is a silent control call."""
     return every > 0 and (calls_so_far + 1) % every == 0
 
 
@@ -257,7 +257,8 @@ def plan_call(config: Config, history: Sequence[Mapping[str, Any]]) -> CallCoach
     first): a control call (``coach.control_every``), faded kinds and the
     talk-ratio dead-band over the baseline of this call type."""
     kind = config.coach.preset or "general"
-    silent = control_call(len(history), config.coach.control_every)
+    live_calls = sum(1 for c in history if coached(c) is not None)  # not offline analyses
+    silent = control_call(live_calls, config.coach.control_every)
     n = config.nudges
     fades = fade_every(history, recent=n.fade_calls, heed_rate=n.fade_heed_rate,
                        every=n.fade_every)

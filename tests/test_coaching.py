@@ -135,6 +135,8 @@ def test_one_call_in_k_is_a_silent_control_call() -> None:
     plan = coaching.plan_call(cfg, [stats(0.5), stats(0.5)])
     assert plan.budget.silent and not plan.coached
     assert coaching.plan_call(cfg, [stats(0.5)]).coached
+    # offline analyses are not live calls: they do not count towards K
+    assert coaching.plan_call(cfg, [stats(0.5), stats(0.5, coached=None)]).coached
 
 
 # -- the coach's effect, by hand -------------------------------------------------------------
@@ -242,3 +244,30 @@ def test_history_effect_says_when_there_are_not_enough_calls(
         for i in range(4):
             h.save_call(stats(0.5, coached=i != 3), "live")
     assert "Not enough calls yet" in history_cli("effect")
+
+
+# -- a live call with history ----------------------------------------------------------------
+
+
+def test_a_live_call_with_history_is_planned_from_it_and_labelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """coach.control_every = 2: the second live call is silent, its nudges all kept."""
+    from coach.cli import _live_call, _load
+    from coach.live import DEMO_CALL, ReplaySource
+
+    monkeypatch.setenv(history.ENV_VAR, str(tmp_path / "data"))
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[coach]\ncontrol_every = 2\n[live]\nbell = false\n"
+                   "desktop_notifications = false\n")
+    loaded = _load(cfg, "discovery", no_transcribe=True)
+    for _ in range(2):
+        _live_call(ReplaySource(DEMO_CALL, 50.0), loaded, None, None, True, None, "live")
+    assert "a silent control call" in capsys.readouterr().err
+    with History() as h:
+        first, second = (s for _, s in h.all_stats())
+    assert (first["call_type"], first["coached"]) == ("discovery", True)
+    assert (second["call_type"], second["coached"]) == ("discovery", False)
+    assert [n["t"] for n in second["nudges"]] == [n["t"] for n in first["nudges"]]
+    assert second["nudges"] and {n["hidden"] for n in second["nudges"]} == {"control"}
+    assert any(n["shown"] for n in first["nudges"])
