@@ -882,6 +882,58 @@ def _warnings(stats: dict[str, Any]) -> Panel | None:
     )
 
 
+_BASELINE_LABELS = {
+    "talk_ratio": "Talk ratio",
+    "longest_monologue_s": "Longest monologue",
+    "longest_story_s": "Longest customer story",
+    "questions": "Questions",
+    "patience_s": "Patience",
+    "interruptions": "Interruptions",
+}
+
+
+def _baseline_value(key: str, v: Any) -> str:
+    x = _num(v)
+    if x is None:
+        return "—"
+    if key == "talk_ratio":
+        return fmt_pct(x)
+    if key == "patience_s":
+        return f"{x:.1f} s"
+    if key.endswith("_s"):
+        return fmt_time(x)
+    return f"{x:g}"
+
+
+def _baseline(stats: dict[str, Any]) -> Panel | None:
+    """This call against the rep's own median of recent calls of its type (live, with history)."""
+    base = stats.get("baseline")
+    rows = base.get("figures") if isinstance(base, dict) else None
+    if not isinstance(base, dict) or not isinstance(rows, list):
+        return None
+    tab = Table.grid(padding=(0, 2))
+    tab.add_column("figure", style="bold", no_wrap=True)
+    tab.add_column("this", justify="right", no_wrap=True)
+    tab.add_column("yours", justify="right", no_wrap=True)
+    tab.add_column("verdict", no_wrap=True)
+    tab.add_row("", Text("this call", "dim"), Text("your median", "dim"), "")
+    for row in rows:
+        key = row.get("key") if isinstance(row, dict) else None
+        if key not in _BASELINE_LABELS:
+            continue
+        verdict = str(row.get("verdict") or "")
+        style = {"better": GOOD, "worse": BAD}.get(verdict, "dim")
+        tab.add_row(
+            _BASELINE_LABELS[str(key)],
+            _baseline_value(str(key), row.get("value")),
+            _baseline_value(str(key), row.get("baseline")),
+            Text(verdict, style),
+        )
+    n = int(_num(base.get("baseline_calls")) or 0)
+    title = f"Against your last {n} {base.get('call_type', '')} call{'s' if n != 1 else ''}"
+    return Panel(tab, title=title, title_align="left", padding=(0, 1))
+
+
 def render_report(
     stats: dict[str, Any],
     targets: ReportTargets = ReportTargets(),  # noqa: B008 - frozen, so sharing is safe
@@ -915,6 +967,9 @@ def render_report(
         )
     )
     parts.append(Panel(_Strip(stats), title="Who spoke when", title_align="left", padding=(0, 1)))
+    against = _baseline(stats)
+    if against is not None:
+        parts.append(against)
     parts.append(_nudges(stats, targets))
     group = Group(*parts)
     return Constrain(group, width) if width is not None else group

@@ -263,7 +263,9 @@ def test_a_live_call_with_history_is_planned_from_it_and_labelled(
     loaded = _load(cfg, "discovery", no_transcribe=True)
     for _ in range(2):
         _live_call(ReplaySource(DEMO_CALL, 50.0), loaded, None, None, True, None, "live")
-    assert "a silent control call" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "a silent control call" in printed.err
+    assert "Against your last 1 discovery call" in printed.out  # the second call's report
     with History() as h:
         first, second = (s for _, s in h.all_stats())
     assert (first["call_type"], first["coached"]) == ("discovery", True)
@@ -271,3 +273,4 @@ def test_a_live_call_with_history_is_planned_from_it_and_labelled(
     assert [n["t"] for n in second["nudges"]] == [n["t"] for n in first["nudges"]]
     assert second["nudges"] and {n["hidden"] for n in second["nudges"]} == {"control"}
     assert any(n["shown"] for n in first["nudges"])
+    assert "baseline" not in second  # the comparison is rebuilt from the rows
