@@ -363,6 +363,10 @@ def takeaways(stats: dict[str, Any], targets: ReportTargets) -> list[str]:
 # --------------------------------------------------------------------------- strip
 
 
+STRIP_MIN_S = 0.001
+"""The shortest call the strip divides into buckets: the timeline's resolution."""
+
+
 def _fill(fraction: float) -> str:
     if fraction <= 1e-9:
         return " "
@@ -379,6 +383,8 @@ def _bucket_fill(
     """Fraction of each of ``width`` equal buckets of [0, duration) covered by speech."""
     cover = [0.0] * width
     bw = duration / width
+    if bw <= 0:  # no time to divide: nothing covered
+        return cover
     for a, b in segments:
         a, b = max(a, 0.0), min(b, duration)
         if b <= a:
@@ -472,6 +478,8 @@ def speaker_strip(
     if duration <= 0:
         ends = [b for _, b in rep_sp + cust_sp]
         duration = max(ends) if ends else 1.0
+    # a bucket narrower than the timeline's millisecond would underflow to zero width
+    duration = max(duration, STRIP_MIN_S)
 
     pad = " " * LABEL_W
     text = Text(no_wrap=True, overflow="crop")
