@@ -145,8 +145,8 @@ def release_ms(track: SideTrack, t_ms: int, pause_ms: int, deadline_ms: int) -> 
     if it is not known yet."""
     r = t_ms
     while True:
-        if r > deadline_ms:
-            return -1
+        if r > deadline_ms:  # dropped, said once the deadline itself has been heard
+            return -1 if track.known_ms > deadline_ms else None
         if r >= track.known_ms:
             return None
         i = bisect_right(track.starts, r) - 1  # the last segment starting at or before r

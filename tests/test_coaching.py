@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from coach import coaching, history
 from coach.budget import BudgetParams
 from coach.config import Config
 from coach.history import History
-from coach.history_cli import history_app
 from coach.pipeline import analyze_segments
+from tests.support.cli import coach
 
 
 def stats(
@@ -189,11 +187,9 @@ def thirty_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[s
 
 
 def history_cli(*args: str) -> str:
-    app = typer.Typer()
-    app.add_typer(history_app, name="history")
-    result = CliRunner().invoke(app, ["history", *args])
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
+    code, out, err = coach("history", *args)
+    assert code == 0, err
+    return out
 
 
 def test_history_compares_the_last_call_with_its_types_baseline(

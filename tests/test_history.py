@@ -661,16 +661,16 @@ def test_show_and_export_rebuild_nudge_texts_from_their_kind(tmp_path: Path) -> 
     call_id = save_call(with_words(STORY), "live")
     config = tmp_path / "de.toml"
     config.write_text('[coach]\nlanguage = "de"\n', encoding="utf-8")
-    code, out, _ = coach("show", str(call_id), "--json")
+    code, out, _ = coach("history", "show", str(call_id), "--json")
     assert code == 0 and QUOTE not in out
     deepen = [n for n in json.loads(out)["nudges"] if n["kind"] == "deepen"]
     assert [n["text"] for n in deepen] == [nudge_text("deepen", "en")]
-    code, out, _ = coach("show", str(call_id), "--json", "--config", str(config))
+    code, out, _ = coach("history", "show", str(call_id), "--json", "--config", str(config))
     deepen = [n for n in json.loads(out)["nudges"] if n["kind"] == "deepen"]
     assert [n["text"] for n in deepen] == [nudge_text("deepen", "de")]
-    code, out, _ = coach("show", str(call_id))
+    code, out, _ = coach("history", "show", str(call_id))
     assert code == 0 and "interesting point" in out and QUOTE not in out
-    code, _, _ = coach("export", "--csv", str(tmp_path / "calls.csv"))
+    code, _, _ = coach("history", "export", "--csv", str(tmp_path / "calls.csv"))
     assert code == 0 and QUOTE not in (tmp_path / "calls.csv").read_text()
 
 
