@@ -637,7 +637,13 @@ def test_the_history_keeps_counts_and_kinds_never_the_customers_words(db: Path) 
     (text,) = stored_json(db)
     kept = json.loads(text)
     assert QUOTE not in text and QUOTE.encode() not in db.read_bytes()
-    assert [set(n) for n in kept["nudges"]] == [{"t", "kind", "heeded"}] * 2
+    # the budget's verdict stays: numbers, a bool and a fixed label (the deepen cue
+    # fell due while the rep spoke on for 8 s, waited 5 s for a pause, and was dropped)
+    assert [set(n) for n in kept["nudges"]] == [
+        {"t", "kind", "heeded", "shown"},
+        {"t", "kind", "heeded", "shown", "held_s", "hidden"},
+    ]
+    assert kept["nudges"][1]["hidden"] == "stale"
     assert kept["rep"]["acknowledgement_words"] == 7
     assert kept["customer"]["acknowledgement_words"] == 0
     assert "backchannel_word_counts" not in kept["rep"]

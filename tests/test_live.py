@@ -91,12 +91,16 @@ def test_the_demo_replayed_live_gives_exactly_the_nudges_and_stats_of_analyze(
 ) -> None:
     events, stats, _, reason = replay(speed=1.0)
     assert reason == "end of the recording"
-    # listening first, then each nudge as it is shown, the statistics last
+    # listening first, then each nudge as it falls due and the budget's verdict
+    # on it (a cue), the statistics last
     assert events[0] == {"event": "listening"}
     assert events[-1]["event"] == "stats"
-    assert all(e["event"] == "nudge" for e in events[1:-1])
-    shown = [(e["t"], e["kind"], e["text"]) for e in events[1:-1]]
-    assert shown == [(n["t"], n["kind"], n["text"]) for n in reference["nudges"]]
+    assert {e["event"] for e in events[1:-1]} == {"nudge", "cue"}
+    due = [(e["t"], e["kind"], e["text"]) for e in events[1:-1] if e["event"] == "nudge"]
+    assert due == [(n["t"], n["kind"], n["text"]) for n in reference["nudges"]]
+    final = [(e["t"], e["kind"], e["action"] == "shown") for e in events if e["event"] == "cue"
+             and e["action"] != "held"]
+    assert sorted(final) == [(n["t"], n["kind"], n["shown"]) for n in reference["nudges"]]
     assert {n["kind"] for n in reference["nudges"]} >= {"acknowledge", "deepen", "let_finish"}
     # the same statistics, plus why the call ended
     assert stats["end_reason"] == "end of the recording"
@@ -118,8 +122,8 @@ def test_each_event_is_one_line_of_json_flushed_at_once() -> None:
     source = ReplaySource(DEMO_CALL, 1.0, clock=clock, sleep=clock.sleep)
     run_live(source, QUIET, LiveOptions(duration_s=40, events=out, clock=clock))
     lines = out.getvalue().splitlines()
-    assert [json.loads(x)["event"] for x in lines] == ["listening", "nudge", "stats"]
-    assert out.unflushed_lines == [1, 2, 3]  # flushed after every line
+    assert [json.loads(x)["event"] for x in lines] == ["listening", "nudge", "cue", "stats"]
+    assert out.unflushed_lines == [1, 2, 3, 4]  # flushed after every line
 
 
 def test_duration_stops_the_call_in_audio_time_and_speed_paces_the_wall_clock() -> None:
@@ -149,9 +153,11 @@ def test_a_stop_request_ends_the_call_with_the_statistics_so_far() -> None:
 
 def test_the_panel_shows_the_newest_nudge_and_who_holds_the_floor() -> None:
     console = Console(record=True, width=60, height=15, color_system=None, force_terminal=False)
-    # stop 1 s after the let_finish nudge of the demo call (79.92 s)
-    _, stats, _, _ = replay(speed=1.0, duration_s=81.0, panel=console)
+    # stop 1 s after the let_finish nudge of the demo call (due at 79.98 s while the
+    # rep talks over the customer, held for the rep's pause: shown at 83.4 s)
+    _, stats, _, _ = replay(speed=1.0, duration_s=84.5, panel=console)
     assert stats["nudges"][-1]["kind"] == "let_finish"
+    assert stats["nudges"][-1]["shown"] and stats["nudges"][-1]["held_s"] > 3
     text = console.export_text()
     assert "Let them finish" in text
     assert "listening" in text
@@ -179,12 +185,13 @@ def test_a_nudge_is_drawn_at_once_and_an_unchanged_panel_is_not_drawn_again() ->
     screen = Screen()
     console = Console(file=screen, width=60, height=15, force_terminal=True, color_system=None)
     source = ReplaySource(DEMO_CALL, 1.0, clock=clock, sleep=clock.sleep)
-    options = LiveOptions(duration_s=81.0, events=Events(), panel=console, clock=clock)
+    # the let_finish nudge is due at 79.98 s and shown at the rep's pause (83.4 s)
+    options = LiveOptions(duration_s=84.5, events=Events(), panel=console, clock=clock)
     run_live(source, QUIET, options)
-    nudges = [at for at, text in events if '"nudge"' in text]
-    assert len(nudges) == 3 and set(nudges) <= set(drawn)
-    refreshes = 81.0 * QUIET.live.refresh_hz
-    assert 81.0 < len(set(drawn)) < 0.8 * refreshes  # the clock, at least, moves each second
+    cues = [at for at, text in events if '"cue"' in text]  # held (a marker) or shown
+    assert len(cues) == 4 and set(cues) <= set(drawn)
+    refreshes = 84.5 * QUIET.live.refresh_hz
+    assert 84.5 < len(set(drawn)) < 0.8 * refreshes  # the clock, at least, moves each second
     assert "Let them finish" in screen.getvalue()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -121,7 +122,7 @@ def _dense_call(tmp: Path) -> np.ndarray:
     return np.ascontiguousarray(x.T)
 
 
-def _timers(**nudges: float) -> Config:
+def _timers(**nudges: Any) -> Config:
     c = NO_TRANSCRIPTION
     return replace(c, nudges=replace(c.nudges, **nudges))
 
