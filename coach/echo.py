@@ -3,7 +3,7 @@
 On a laptop without a headset the microphone hears the customer from the
 speakers: delayed (the playback and capture paths, 10-300 ms), attenuated
 (the "coupling", typically -30 to -10 dB) and coloured by the room.  A plain
-VAD then credits the rep with the customer's words (the eval call p3: rep
+VAD then credits the rep with the customer's words (a synthetic laptop call: rep
 speech F1 0.69, 23 false interruptions).  The customer's signal is known --
 it is the loopback -- so the mic side is judged against it.
 
@@ -20,9 +20,9 @@ FFT): it costs about what the VAD's own energy measurement costs.
    d earlier, over the subframes where the loopback was active.  Both level
    series are running medians of 5 subframes first, so key clicks (outliers
    of one or two subframes) do not drown the evidence.  A leak gives a sharp
-   peak at its delay (p3: 0.83; 0.85 within 0.7 s of the customer's first
-   words); headset calls stay below 0.55 with a lower confidence bound
-   below 0.15 (p1, p2, p4, p5).  It engages when the correlation's lower
+   peak at its delay (0.83 on a synthetic laptop call; 0.85 within 0.7 s of
+   the customer's first words); headset calls stay below 0.55 with a lower
+   confidence bound below 0.15.  It engages when the correlation's lower
    confidence bound (Fisher z, `frames_per_dof` subframes per independent
    sample) reaches `engage_corr` and the peak stands `min_sharpness` above
    the median over all lags (turn-taking correlates broadly, a leak at one
@@ -267,7 +267,7 @@ class LeakGate:
         self.trace: list[tuple[float, float, float, float, int, float, bool, int]] | None = None
         """Set to a list to record, per decision: (time s, correlation, its
         lower bound, sharpness, best lag ms, coupling dB, engaged, evidence
-        in subframes) -- for scripts/vad_eval.py and tests."""
+        in subframes) -- for measurements and tests."""
 
     @property
     def gating(self) -> bool:
@@ -458,8 +458,10 @@ class LeakGate:
     def _release(self, to: int, st: _State) -> np.ndarray | None:
         """Release the held subframes up to `to`: their leak powers with state st."""
         m = to - self._out
+        if m <= 0:  # released already (the gate measures the loop ahead of the mic)
+            return None
         leak = None
-        if st.gating and m:
+        if st.gating:
             leak = self._gate(self._G[: m + self._d], st)
         else:
             self._held = _SILENCE

@@ -1,10 +1,13 @@
-"""The local call history: one SQLite row per call, statistics only (never audio).
+"""The local call history: one SQLite row per call, statistics only (never audio, never words).
 
 After each call (``coach analyze`` or a live session) its ``coach.stats/1``
 object is stored in ``history.sqlite3`` in the user's data directory
 (platformdirs ``user_data_dir("coach")``; the environment variable
-``COACH_DATA_DIR`` names another folder). Each row keeps the full stats JSON
-plus the figures ``coach history`` draws trends from as columns.
+``COACH_DATA_DIR`` names another folder). Each row keeps the stats JSON in
+the form :func:`coach.privacy.for_history` gives -- numbers and fixed labels,
+no nudge text, no quote, no word list -- plus the figures ``coach history``
+draws trends from as columns. Nudge texts are rebuilt from their kind when a
+call is read back (:meth:`History.get_call`).
 
 Guarantees:
 
@@ -17,7 +20,8 @@ Guarantees:
   SQLite rolls back on the next open, never a half-written row.
 - **Versioned.** ``PRAGMA user_version`` is the schema version; ``MIGRATIONS``
   are applied in order, each in its own transaction together with the version
-  bump. A database from a newer coach is refused, never touched.
+  bump. A database from a newer coach is refused, never touched. Version 3
+  scrubs what older versions kept of a call's words from every stored row.
 - **Self-healing.** A file that is not SQLite, or fails ``PRAGMA quick_check``,
   is moved aside as ``history.sqlite3.corrupt-YYYYmmdd-HHMMSS`` (one line on
   stderr) and a new database is started; nothing else is lost.
@@ -45,6 +49,7 @@ from typing import Any, TextIO
 from platformdirs import user_data_dir
 
 from coach.errors import CoachError
+from coach.privacy import fixed_nudge_texts, for_history
 
 __all__ = [
     "COLUMNS",
@@ -129,7 +134,20 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1, _migrate_2)
+def _migrate_3(conn: sqlite3.Connection) -> None:
+    """v3: the words older versions kept (nudge texts quoting the customer, acknowledgement
+    and filler word lists) are scrubbed from every row; ``secure_delete`` zeroes the old bytes.
+    """
+    for row_id, text in conn.execute("SELECT id, stats_json FROM calls").fetchall():
+        clean = for_history(_loads(text))
+        conn.execute("UPDATE calls SET stats_json = ? WHERE id = ?", (_dumps(clean), row_id))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+)
 """Migration ``i`` takes a version-``i`` database to version ``i + 1``; append only."""
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -186,6 +204,10 @@ def _finite(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [_finite(v) for v in x]
     return x
+
+
+def _dumps(stats: dict[str, Any]) -> str:
+    return json.dumps(_finite(stats), allow_nan=False, separators=(",", ":"))
 
 
 def _loads(text: str) -> dict[str, Any]:
@@ -396,7 +418,7 @@ class History:
         fig = _figures(stats)
         saved = _now()
         started = started_at or saved - timedelta(seconds=fig["duration_s"])
-        text = json.dumps(_finite(stats), allow_nan=False, separators=(",", ":"))
+        text = _dumps(for_history(stats))
         with self._transaction():
             cur = self.conn.execute(
                 """
@@ -443,14 +465,23 @@ class History:
         except sqlite3.Error as e:
             raise CoachError(f"history database {self.path}: {e}") from None
 
-    def get_call(self, call_id: int) -> dict[str, Any]:
-        """The full ``coach.stats/1`` object of one call."""
+    def get_call(self, call_id: int, language: str = "en") -> dict[str, Any]:
+        """The stored ``coach.stats/1`` object of one call, its nudge texts rebuilt from
+        their kind in ``language``."""
         row = self.conn.execute(
             "SELECT stats_json FROM calls WHERE id = ?", (int(call_id),)
         ).fetchone()
         if row is None:
             raise _unknown(call_id)
-        return _loads(row[0])
+        return fixed_nudge_texts(_loads(row[0]), language)
+
+    def all_stats(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every call's stored stats (numbers and fixed labels), oldest first."""
+        try:
+            rows = self.conn.execute("SELECT id, stats_json FROM calls ORDER BY id").fetchall()
+        except sqlite3.Error as e:
+            raise CoachError(f"history database {self.path}: {e}") from None
+        return [(int(i), _loads(text)) for i, text in rows]
 
     def get_row(self, call_id: int) -> CallRow:
         row = self.conn.execute(
@@ -537,9 +568,9 @@ def list_calls(limit: int | None = 20, *, path: Path | None = None) -> list[Call
         return h.list_calls(limit)
 
 
-def get_call(call_id: int, *, path: Path | None = None) -> dict[str, Any]:
+def get_call(call_id: int, *, path: Path | None = None, language: str = "en") -> dict[str, Any]:
     with History(path) as h:
-        return h.get_call(call_id)
+        return h.get_call(call_id, language)
 
 
 def delete_call(call_id: int, *, path: Path | None = None) -> None:

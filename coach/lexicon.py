@@ -299,6 +299,20 @@ def lexicon(language: str) -> Lexicon:
     return LEXICONS.get(language.split("-")[0].lower(), EN)
 
 
+def vocabulary() -> frozenset[str]:
+    """Every word of the built-in lexicons, all languages: words coach knows of itself
+    (the labels it may count by), as opposed to words it only heard in a call."""
+    out: set[str] = set()
+    for lex in LEXICONS.values():
+        for value in vars(lex).values():
+            items = value.items() if isinstance(value, dict) else value
+            if isinstance(value, (frozenset, tuple, dict)):
+                for item in items:
+                    parts = item if isinstance(item, tuple) else (item,)
+                    out.update(w for part in parts for w in words(str(part)))
+    return frozenset(out)
+
+
 # ---------------------------------------------------------------------------- matching
 
 

@@ -12,13 +12,15 @@ files (speech segments, no audio) enter one stage later through
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from coach.budget import BudgetParams, Cue, NudgeBudget, decide_all
 from coach.config import Config, speech_language
 from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
-from coach.errors import CoachError
+from coach.silero_vad import SileroParams, SileroVad
 from coach.stats import compute_stats
 from coach.timeline import Nudge, Side, Timeline
 from coach.timing import Timing, ms
@@ -31,15 +33,51 @@ if TYPE_CHECKING:
     from coach.transcribe import Transcriber, TranscriptionStage
 
 
-def vad_params(config: Config) -> VadParams:
-    if config.vad.backend != "webrtc":
-        # Silero needs the ONNX file that ships with faster-whisper's assets and
-        # onnxruntime at one thread; not built yet, so say so instead of pretending
-        raise CoachError(
-            f'vad.backend = "{config.vad.backend}" is not available in this version; '
-            'use "webrtc" (the default) or delete the line'
-        )
-    return VadParams(mode=config.vad.mode, frame_ms=config.vad.frame_ms)
+Detector = SideVad | SileroVad
+"""One side's speech detector: the same stream contract whatever the backend."""
+
+
+@dataclass(frozen=True)
+class VadSetup:
+    """The configured backend: how to make a side's detector, and its timing."""
+
+    backend: str
+    webrtc: VadParams
+    silero: SileroParams
+
+    @property
+    def frame_ms(self) -> int:
+        """The detector's frame: where it reports anything."""
+        return self.silero.frame_ms if self.backend == "silero" else self.webrtc.frame_ms
+
+    @property
+    def preemphasis(self) -> float:
+        return self.silero.preemphasis if self.backend == "silero" else self.webrtc.preemphasis
+
+    def latency_bound_ms(self) -> int:
+        if self.backend == "silero":
+            return self.silero.latency_bound_ms()
+        return latency_bound_ms(self.webrtc)
+
+    def end_latency_ms(self) -> int:
+        if self.backend == "silero":
+            return self.silero.end_latency_ms()
+        return end_latency_ms(self.webrtc)
+
+    def detector(self) -> Detector:
+        if self.backend == "silero":
+            return SileroVad(self.silero)
+        return SideVad(self.webrtc)
+
+
+def vad_setup(config: Config) -> VadSetup:
+    """The speech detector ``vad.*`` asks for."""
+    webrtc = VadParams(mode=config.vad.mode, frame_ms=config.vad.frame_ms)
+    silero = SileroParams(
+        on_threshold=config.vad.threshold,
+        off_threshold=min(config.vad.hold_threshold, config.vad.threshold),
+    )
+    return VadSetup(config.vad.backend, webrtc, silero)
 
 
 class CallAnalyzer:
@@ -51,6 +89,7 @@ class CallAnalyzer:
         on_nudge: Callable[[Nudge], None] | None = None,
         transcriber: Transcriber | None = None,
         log: Callable[[str], None] | None = None,
+        budget: BudgetParams | None = None,
     ) -> None:
         self.config = config
         self.transcription: TranscriptionStage | None = None
@@ -66,15 +105,18 @@ class CallAnalyzer:
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)
         self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
-        params = vad_params(config)
-        self.vads = {side: SideVad(params) for side in Side}
+        self.budget = NudgeBudget(budget or BudgetParams.from_config(config))
+        """Which due nudges reach the rep, and when (coach/budget.py)."""
+        self._cues: list[Cue] = []
+        setup = vad_setup(config)
+        self.vads: dict[Side, Detector] = {side: setup.detector() for side in Side}
         mode = config.audio.echo_cancellation
-        echo = EchoParams(preemphasis=params.preemphasis)  # the VAD's units
+        echo = EchoParams(preemphasis=setup.preemphasis)  # the VAD's units
         self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode, echo)
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
-        self.frame_samples = params.frame_ms * SAMPLE_RATE // 1000
-        self._lazy_samples = _lazy_step_ms(timing, params) * SAMPLE_RATE // 1000
+        self.frame_samples = setup.frame_ms * SAMPLE_RATE // 1000
+        self._lazy_samples = _lazy_step_ms(timing, setup) * SAMPLE_RATE // 1000
 
     @property
     def now_ms(self) -> int:
@@ -96,7 +138,15 @@ class CallAnalyzer:
         self.timeline.update(Side.CUSTOMER, up.closed, up.settled_ms, up.open_start_ms)
         if self.transcription is not None:  # never waits in live mode
             self.transcription.step(self.timeline)
-        return self.timeline.advance()
+        due = self.timeline.advance()
+        self.budget.add(due)
+        self._cues += self.budget.step(self.timeline)
+        return due
+
+    def take_cues(self) -> list[Cue]:
+        """What the budget decided since the last call: held, shown or hidden nudges."""
+        cues, self._cues = self._cues, []
+        return cues
 
     def next_feed_samples(self) -> int:
         """When a live loop should feed next: the sample count to gather up to.
@@ -115,7 +165,7 @@ class CallAnalyzer:
         release = None if self.echo is None else self.echo.next_release_samples()
         if release is not None:
             target = min(target, -(-release // frame) * frame)
-        t = self.timeline.next_instant_ms()
+        t = _earliest(self.timeline.next_instant_ms(), self.budget.next_instant_ms(self.timeline))
         if t is not None:
             due = -(-((t + 1) * SAMPLE_RATE // 1000) // frame) * frame  # the frame just past t
             if due <= after_now and release is not None and self._rep_holds_back(t):
@@ -157,7 +207,10 @@ class CallAnalyzer:
         self.timeline.finish(self.now_ms)
         if self.transcription is not None:  # the call is over: the rest of the transcripts
             self.transcription.finish(self.timeline)
-        return self.timeline.record.nudges[before:]
+        due = self.timeline.record.nudges[before:]
+        self.budget.add(due)
+        self._cues += self.budget.finish(self.timeline)
+        return due
 
     def close(self) -> None:
         """Stop the transcription worker, if any."""
@@ -174,7 +227,11 @@ class CallAnalyzer:
         return stats
 
 
-def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _lazy_step_ms(timing: Timing, vad: VadSetup) -> int:
     """How far ahead a live loop may gather audio while nothing is due (ms).
 
     An instant that speech not heard yet makes due lies at least the shortest
@@ -187,33 +244,41 @@ def _lazy_step_ms(timing: Timing, params: VadParams) -> int:
     (Timers on the clock alone, talk_less and summarise_every, are queued
     instants: ``Timeline.next_instant_ms`` has them.)
     """
-    after_end = min(
-        timing.merge_gap_ms,
-        timing.utterance_gap_ms,
-        timing.pause_ms,
-        timing.floor_gap_ms,
-        timing.backchannel_max_ms,  # a handover: does the other side go on?
-        timing.deepen_pause_ms,
-        timing.summarise_silence_ms,
-    ) - end_latency_ms(params)
-    after_start = min(
-        timing.backchannel_max_ms,
-        timing.acknowledge_after_ms,
-        timing.rep_monologue_max_ms,
-    ) - latency_bound_ms(params)
-    slack = min(after_end, after_start) + params.frame_ms
-    return max(0, min(LAZY_MAX_MS, slack // params.frame_ms * params.frame_ms))
+    after_end = (
+        min(
+            timing.merge_gap_ms,
+            timing.utterance_gap_ms,
+            timing.pause_ms,
+            timing.floor_gap_ms,
+            timing.backchannel_max_ms,  # a handover: does the other side go on?
+            timing.deepen_pause_ms,
+            timing.summarise_silence_ms,
+        )
+        - vad.end_latency_ms()
+    )
+    after_start = (
+        min(
+            timing.backchannel_max_ms,
+            timing.acknowledge_after_ms,
+            timing.rep_monologue_max_ms,
+        )
+        - vad.latency_bound_ms()
+    )
+    slack = min(after_end, after_start) + vad.frame_ms
+    return max(0, min(LAZY_MAX_MS, slack // vad.frame_ms * vad.frame_ms))
 
 
 def analyze_segments(
     duration_s: float,
     speech: Mapping[str, Sequence[Sequence[float]]],
     config: Config,
+    budget_params: BudgetParams | None = None,
 ) -> dict[str, Any]:
-    """The timeline, statistics and nudge stages on ideal speech segments."""
+    """The timeline, statistics, nudge and budget stages on ideal speech segments."""
     timeline = Timeline(Timing.from_config(config))
     for side in Side:
         for start, end in sorted((s, e) for s, e in speech.get(side.label, [])):
             timeline.tracks[side].add_speech(ms(start), ms(end))
     timeline.finish(ms(duration_s))
+    decide_all(timeline, budget_params)
     return compute_stats(timeline, language=config.coach.language)

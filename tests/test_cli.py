@@ -10,30 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from coach.cli import app
-from tests.synth import make_call, write_call
+from tests.support.cli import assert_user_error, coach
+from tests.support.synth import make_call, near, write_call
 
-runner = CliRunner()
 STORY = make_call(45, rep=[(1, 5), (37, 41)], customer=[(6, 36)])
-
-
-def coach(*args: str) -> tuple[int, str, str]:
-    """Run the CLI; transcription is tested on its own (tests/test_transcribe.py)."""
-    argv = [*args, "--no-transcribe"] if args[0] == "analyze" else list(args)
-    result = runner.invoke(app, argv)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_user_error(args: list[str], *words: str) -> None:
-    code, out, err = coach(*args)
-    assert code == 2, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err  # one line, no traceback
-    assert lines[0].startswith("coach: ")
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +27,7 @@ def test_json_is_the_stats_object_and_nothing_else(story_wav: Path) -> None:
     assert code == 0
     stats = json.loads(out)
     assert stats["schema"] == "coach.stats/1"
-    assert stats["customer"]["monologues"] == [[6.0, 36.0]]
+    assert near(stats["customer"]["monologues"], [[6.0, 36.0]])
     assert [n["kind"] for n in stats["nudges"]] == ["acknowledge", "deepen"]
     assert all({"t", "kind", "text", "heeded"} <= set(n) for n in stats["nudges"])
 
@@ -62,7 +43,7 @@ def test_other_sample_rates_are_resampled(tmp_path: Path, rate: int) -> None:
     path = write_call(tmp_path / f"call_{rate}.flac", STORY, rate=rate)
     code, out, _ = coach("analyze", str(path), "--json")
     assert code == 0
-    assert json.loads(out)["customer"]["monologues"] == [[6.0, 36.0]]
+    assert near(json.loads(out)["customer"]["monologues"], [[6.0, 36.0]])
 
 
 def test_two_mono_files_of_different_lengths(tmp_path: Path) -> None:
@@ -121,7 +102,7 @@ def test_four_channels_with_an_explicit_choice(tmp_path: Path) -> None:
     sf.write(path, four, 16000)
     code, out, _ = coach("analyze", str(path), "--channels", "2,3", "--json")
     assert code == 0
-    assert json.loads(out)["customer"]["monologues"] == [[6.0, 36.0]]
+    assert near(json.loads(out)["customer"]["monologues"], [[6.0, 36.0]])
 
 
 @pytest.mark.parametrize(
@@ -154,7 +135,11 @@ def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_an_unavailable_vad_backend_is_one_clear_line(story_wav: Path, tmp_path: Path) -> None:
-    cfg = tmp_path / "silero.toml"
-    cfg.write_text('[vad]\nbackend = "silero"\n')
-    assert_user_error(["analyze", str(story_wav), "--config", str(cfg)], "silero", "webrtc")
+def test_the_webrtc_backend_is_still_there(story_wav: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "webrtc.toml"
+    cfg.write_text('[vad]\nbackend = "webrtc"\n')
+    code, out, _ = coach(
+        "analyze", str(story_wav), "--json", "--no-transcribe", "--config", str(cfg)
+    )
+    assert code == 0
+    assert near(json.loads(out)["customer"]["monologues"], [[6.0, 36.0]], tol_s=0.01)

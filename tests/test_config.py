@@ -68,7 +68,7 @@ def load_error(tmp_path: Path, text: str, preset: str | None = None) -> str:
 def test_defaults_are_the_numbers_of_metrics_md() -> None:
     c = DEFAULTS
     assert c.vad.merge_gap_s == 0.3
-    assert c.vad.backend == "webrtc"
+    assert c.vad.backend == "silero"
     assert c.vad.mode == 3
     assert c.vad.frame_ms == 30
     assert c.turns.utterance_gap_s == 0.7
@@ -284,7 +284,7 @@ def test_override_for_command_line_flags(tmp_path: Path) -> None:
         ("[nudges]\npause_s = nan\n", ["nudges.pause_s = nan", "not a finite number"]),
         ("[nudges]\nsummarise_every_s = inf\n", ["summarise_every_s = inf", "finite"]),
         ('[vad]\nbackend = "webrt"\n',
-         ['vad.backend = "webrt"', 'one of "webrtc", "silero"', 'did you mean "webrtc"?']),
+         ['vad.backend = "webrt"', 'one of "silero", "webrtc"', 'did you mean "webrtc"?']),
         ('[audio]\necho_cancellation = "yes"\n', ['one of "auto", "on", "off"']),
         ('[transcribe]\nmodel = " "\n', ["transcribe.model", "model name under models/"]),
         ('[transcribe]\nlanguage = "English"\n', ['"English"', 'code such as "en"']),

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from coach.config import Config, LiveConfig, TranscribeConfig
+from coach.config import Config
 from coach.live import DEMO_CALL, LiveOptions, ReplaySource, run_live
 from coach.timeline import Side, Timeline
 from coach.timing import Timing
-from tests.test_live import FakeClock
-
-CONFIG = replace(
-    Config(),
-    live=LiveConfig(bell=False, desktop_notifications=False),
-    transcribe=TranscribeConfig(enabled=False),
-)
+from tests.support.fakes import FakeClock
+from tests.support.live_call import QUIET as CONFIG
+from tests.support.synth import make_call, write_call
 
 
 def story_timeline(errors: list[str]) -> Timeline:
@@ -65,3 +64,63 @@ def test_a_failing_panel_is_reported_once_and_the_call_goes_on(
     assert {n["kind"] for n in result.stats["nudges"]} >= {"acknowledge", "deepen", "let_finish"}
     err = capsys.readouterr().err
     assert err.count("the panel failed (RuntimeError)") == 1
+
+
+# A bug whose message quotes the call, where nothing guards it: the statistics at the end.
+CRASHING_ANALYZE = """
+import sys
+import coach.pipeline
+
+def broken(*args, **kwargs):
+    try:
+        raise KeyError("the customer said: secret merger plans")
+    except KeyError as e:
+        raise ValueError("You heard: 'secret merger plans'") from e
+
+coach.pipeline.compute_stats = broken
+from coach.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_a_crash_names_where_it_happened_never_what_it_said(tmp_path: Path, debug: str) -> None:
+    call = write_call(tmp_path / "call.flac", make_call(6, rep=[(1, 3)], customer=[(3.5, 5)]))
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data"), "COACH_DEBUG": debug}
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_ANALYZE, "analyze", str(call), "--no-transcribe"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120,
+    )  # fmt: skip
+    if debug:  # asked for: Python's own traceback, messages and all
+        assert "secret merger plans" in done.stderr and done.returncode == 1
+        return
+    assert done.returncode == 70
+    assert done.stderr.startswith("coach: internal error (ValueError)")
+    assert "in broken" in done.stderr and "builtins.KeyError" in done.stderr
+    assert "secret" not in done.stderr and "secret" not in done.stdout
+
+
+def test_a_bug_in_a_thread_is_reported_without_its_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from coach.crash import DEBUG_ENV, run_reporting_bugs
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # restored afterwards
+
+    said = ["You heard:", "secret", "merger", "plans"]
+
+    def worker() -> None:
+        raise ValueError(" ".join(said))  # its code line is printed, never its message
+
+    def main() -> None:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+
+    run_reporting_bugs(main)
+    err = capsys.readouterr().err
+    assert "builtins.ValueError" in err and "in worker" in err
+    assert "secret merger plans" not in err

@@ -15,6 +15,7 @@ from coach.lexicon import (
     lexicon,
     question_count,
     sentences,
+    vocabulary,
     words,
 )
 from coach.nudge_text import nudge_text
@@ -220,3 +221,10 @@ def test_unknown_languages_fall_back_to_english() -> None:
     assert lexicon("fr").language == "en"
     assert lexicon("de-AT").language == "de"
     assert is_question("What is it?", "fr")
+
+
+def test_the_vocabulary_is_every_word_coach_knows_of_itself_and_no_other() -> None:
+    known = vocabulary()
+    assert {"mhm", "genau", "um", "know", "summarise", "what", "tell", "zusammengefasst"} <= known
+    assert not {"migration", "timeline", "budget", "rollout"} & known
+    assert all(w == w.lower() and " " not in w for w in known)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
 from coach.pipeline import CallAnalyzer
-from tests.synth import make_call
+from tests.support.synth import make_call, near
 
 NO_TRANSCRIPTION = replace(Config(), transcribe=TranscribeConfig(enabled=False))
 CALL = make_call(50, rep=[(1, 5), (20, 20.6), (41, 46)], customer=[(6, 40), (47, 49.5)])
@@ -33,15 +34,15 @@ WHOLE, WHOLE_NUDGES = analyse(CALL, [])
 
 
 def test_the_scripted_call_is_heard_right() -> None:
-    assert WHOLE["speech"]["customer"] == [[6.0, 40.0], [47.0, 49.5]]
-    assert WHOLE["rep"]["backchannels"] == [20.0]
-    assert WHOLE["customer"]["monologues"] == [[6.0, 40.0]]
+    assert near(WHOLE["speech"]["customer"], [[6.0, 40.0], [47.0, 49.5]])
+    assert near([[t, t] for t in WHOLE["rep"]["backchannels"]], [[20.0, 20.0]])
+    assert near(WHOLE["customer"]["monologues"], [[6.0, 40.0]])
     # the backchannel at 20 restarts the count (due 40: the story ends there);
     # the 34 s story ends with a pause: deepen 1 s after it
-    assert [(n["t"], n["kind"]) for n in WHOLE["nudges"]] == [
-        (40.3, "acknowledge"),
-        (41.0, "deepen"),
-    ]
+    story_end = WHOLE["customer"]["monologues"][0][1]
+    assert [n["kind"] for n in WHOLE["nudges"]] == ["acknowledge", "deepen"]
+    assert abs(WHOLE["nudges"][0]["t"] - (story_end + 0.3)) <= 0.05
+    assert abs(WHOLE["nudges"][1]["t"] - (story_end + 1.0)) <= 0.05
 
 
 @settings(max_examples=15, deadline=None)
@@ -68,14 +69,16 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     call = np.ascontiguousarray(x.T)
     padded = np.concatenate([np.zeros((2, 1600), np.float32), call], axis=1)  # 0.1 s
     plain, shifted = analyse(call, [])[0], analyse(padded, [])[0]
-    # the same call 0.1 s later (boundaries within a VAD frame: 30 ms)
+    # the same call 0.1 s later: the detector's 32 ms windows fall elsewhere on
+    # the voice and its model resumes at other windows, so an edge may move by up
+    # to three windows (webrtcvad, refined to 10 ms: within a 30 ms frame)
     for side in ("rep", "customer"):
         want, got = plain["speech"][side], shifted["speech"][side]
         assert len(got) == len(want)
-        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.031)
+        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.1)
     assert [n["kind"] for n in shifted["nudges"]] == [n["kind"] for n in plain["nudges"]]
     for a, b in zip(shifted["nudges"], plain["nudges"], strict=True):
-        assert abs(a["t"] - 0.1 - b["t"]) <= 0.031
+        assert abs(a["t"] - 0.1 - b["t"]) <= 0.1
 
 
 # -- feeding a live loop less often (CallAnalyzer.next_feed_samples) ----------------------
@@ -110,22 +113,22 @@ def _fed_like_a_live_loop(
     return handled, starts, nudges, calls, analyzer.stats()
 
 
-def _bench_call(tmp: Path) -> np.ndarray:
+def _dense_call(tmp: Path) -> np.ndarray:
     import soundfile as sf
 
-    from coach.bench_live import bench_call
+    from tests.support.live_call import dense_call
 
-    x, _ = sf.read(str(bench_call(tmp / "bench.wav")), dtype="float32", always_2d=True)
+    x, _ = sf.read(str(dense_call(tmp / "dense.wav")), dtype="float32", always_2d=True)
     return np.ascontiguousarray(x.T)
 
 
-def _timers(**nudges: float) -> Config:
+def _timers(**nudges: Any) -> Config:
     c = NO_TRANSCRIPTION
     return replace(c, nudges=replace(c.nudges, **nudges))
 
 
 @pytest.mark.parametrize(
-    "case", ["bench call", "laptop with a leak", "short rules", "the customer silent at first"]
+    "case", ["dense call", "laptop with a leak", "short rules", "the customer silent at first"]
 )
 def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -135,8 +138,8 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     frame were fed, so every nudge does; only the segment starts wait (no rule
     fires at a start that did not fire before it). A fraction of the calls."""
     dense = _timers(acknowledge_after_s=4.0, deepen_after_story_s=6.0, rep_monologue_max_s=5.0)
-    if case == "bench call":  # acknowledge, deepen, pause, let_finish, over and over
-        call, config = _bench_call(tmp_path), dense
+    if case == "dense call":  # acknowledge, deepen, pause, let_finish, over and over
+        call, config = _dense_call(tmp_path), dense
     elif case == "the customer silent at first":
         # until the leak gate has heard the customer, the mic reaches the VAD
         # only at its hop boundaries: the rep's pauses come to light there
@@ -144,7 +147,7 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
         call = make_call(50, rep=rep, customer=[(24, 36), (36.6, 42), (45, 49)])
         config = _timers(rep_monologue_max_s=3.0, summarise_every_s=8.0, summarise_silence_s=0.3)
     else:  # the leak gate holds the mic back until it has decided
-        from tests.test_real_rooms import laptop_call
+        from tests.support.rooms import laptop_call
 
         call, _ = laptop_call(duration_s=60, leak_db=-16, keys=True, seed=21)
         config = dense

@@ -18,6 +18,11 @@ Each command runs in a fresh process with a temporary HOME, data dir
 The helpers take any ``coach`` argv and a socket allow-list, so the live
 session's variant (on the virtual sound devices) reuses them with the sound
 server's socket allowed.
+
+What is written is read too: at the defaults (transcription on, the real
+model), a cut of a real-voice call from ``../shared/eval/real`` must leave no
+word of its transcript (taken by ``--save-transcript`` in a run of its own) in
+any file written, in any process's argv or on stderr.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.cli import app
-from tests.synth import make_call, write_call
+from tests.support.synth import make_call, write_call
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "history.sqlite3"
@@ -177,7 +182,7 @@ AUDIT_RUNNER = textwrap.dedent(
             family = getattr(getattr(sock, "family", None), "name", "?")
             events.append(["socket", event, family, repr(args[1:])[:200]])
         elif event.startswith(SPAWNS):
-            events.append(["spawn", event, repr(args)[:200]])
+            events.append(["spawn", event, repr(args)])
 
     sys.addaudithook(hook)
     try:
@@ -338,7 +343,7 @@ def parse_strace_log(log: Path, cwd: Path) -> Trace:
         elif name in ("execve", "execveat"):
             execs += 1
             if execs > 1:  # the first is strace starting python itself
-                trace.spawned.append(rest[:200])
+                trace.spawned.append(rest)  # the whole argv: it is checked for words
     return trace
 
 
@@ -454,7 +459,7 @@ def transcription_missing() -> str | None:
 def transcribed(*args: str) -> object:
     """Arguments for a run with transcription on, skipped (with the reason) without a model."""
     reason = transcription_missing()
-    marks = [pytest.mark.skipif(reason is not None, reason=reason or "")]
+    marks = [pytest.mark.model, pytest.mark.skipif(reason is not None, reason=reason or "")]
     name = "-".join(["transcribed", *(a.lstrip("-") for a in args)])
     return pytest.param(list(args), id=name, marks=marks)
 
@@ -482,6 +487,7 @@ def test_analyze_writes_no_audio_no_transcript_no_socket_only_the_history(
     assert_history_saved_once(box, wanted=True)
 
 
+@pytest.mark.model
 @pytest.mark.skipif(transcription_missing() is not None, reason=transcription_missing() or "")
 def test_a_transcript_is_written_only_where_the_user_asks(box: Sandbox, call: Path) -> None:
     target = box.cwd / "notes" / "call-transcript.json"
@@ -518,6 +524,7 @@ def test_a_failed_analyze_writes_nothing(box: Sandbox) -> None:
     assert box.files() == before
 
 
+@pytest.mark.strace
 @pytest.mark.parametrize("mode", [VAD_ONLY, transcribed()])
 def test_analyze_under_strace_touches_no_network_and_writes_only_the_history(
     box: Sandbox, call: Path, mode: list[str]
@@ -532,6 +539,7 @@ def test_analyze_under_strace_touches_no_network_and_writes_only_the_history(
     assert_history_saved_once(box, wanted=True)
 
 
+@pytest.mark.strace
 def test_the_strace_parser_sees_writes_and_sockets(box: Sandbox) -> None:
     """The strace watcher itself works, on a process that does what coach must not."""
     require_strace()
@@ -550,3 +558,146 @@ def test_the_strace_parser_sees_writes_and_sockets(box: Sandbox) -> None:
     trace = parse_strace_log(log, box.cwd)
     assert box.cwd / "leak.wav" in trace.written and box.cwd / "leak2.wav" in trace.written
     assert any(s.op == "connect" and s.family == "AF_INET" for s in trace.sockets)
+
+
+# --------------------------------------------------------------------------- real speech
+
+# The real-voice calls beside the repository (read only), found at test time.
+REAL_CALLS = ROOT.parent / "shared" / "eval" / "real"
+# A cut of about 50 s around the call's first deepen nudge (the nudge that quotes the
+# customer): privacy, not accuracy, is checked, and CI time is short.
+CUT_BEFORE_S, CUT_AFTER_S = 45.0, 8.0
+WORD = re.compile(r"[^\W\d_]{4,}")
+"""A word of at least 4 letters."""
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def require_real_speech() -> None:
+    """Skip without the real-voice calls or the model, except in CI, where that fails."""
+    reasons = [r for r in (transcription_missing(),) if r]
+    if not sorted(REAL_CALLS.glob("*.flac")):
+        reasons.append(f"no real-voice calls in {REAL_CALLS}")
+    if not reasons:
+        return
+    if in_ci():
+        pytest.fail(f"CI must run the privacy tests on real speech: {'; '.join(reasons)}")
+    pytest.skip("; ".join(reasons))
+
+
+def words_in(text: str) -> set[str]:
+    return set(WORD.findall(text.lower()))
+
+
+def lexicon_words() -> set[str]:
+    from coach.lexicon import vocabulary
+
+    return set(vocabulary()) | {w for v in vocabulary() for w in words_in(v)}
+
+
+@dataclass(frozen=True)
+class RealSpeech:
+    """A cut of a real-voice call and what its transcript says."""
+
+    call: Path
+    duration_s: float
+    words: frozenset[str]
+    """The transcript's words of 4+ letters, less the built-in lexicon's."""
+    quote: str
+    """The deepen nudge's text quoting the customer (what must stay in memory)."""
+
+
+def cut_real_call(out: Path) -> float:
+    """The first real-voice call with a deepen nudge, cut around it; returns the cut's length."""
+    import soundfile as sf
+
+    for path in sorted(REAL_CALLS.glob("*.flac")):
+        expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+        deepen = [n["t"] for n in expected["nudges"] if n["kind"] == "deepen"]
+        if deepen:
+            x, rate = sf.read(str(path), dtype="int16", always_2d=True)
+            a = max(0.0, deepen[0] - CUT_BEFORE_S)
+            clip = x[round(a * rate) : round((deepen[0] + CUT_AFTER_S) * rate)]
+            sf.write(str(out), clip, rate, subtype="PCM_16")
+            return len(clip) / rate
+    raise AssertionError(f"no call with a deepen nudge in {REAL_CALLS}")
+
+
+@pytest.fixture(scope="session")
+def real_speech(tmp_path_factory: pytest.TempPathFactory) -> RealSpeech:
+    """The cut, transcribed by ``--save-transcript`` in a run of its own."""
+    from coach.nudge_text import nudge_text
+
+    require_real_speech()
+    root = tmp_path_factory.mktemp("real-speech")
+    call = root / "call.flac"
+    duration_s = cut_real_call(call)
+    transcript = root / "transcript.json"
+    done = subprocess.run(
+        [sys.executable, "-c", "from coach.cli import main; main()", "analyze", str(call),
+         "--json", "--no-history", "--save-transcript", str(transcript)],
+        env={**os.environ, "COACH_DATA_DIR": str(root / "data"), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(u["text"] for u in json.loads(transcript.read_text())["utterances"])
+    words = words_in(said) - lexicon_words()
+    quoted = [
+        n["text"]
+        for n in json.loads(done.stdout)["nudges"]
+        if n["kind"] == "deepen" and n["text"] != nudge_text("deepen", "en")
+    ]
+    assert len(words) >= 10 and quoted, (said, quoted)  # words in memory to keep there
+    return RealSpeech(call, duration_s, frozenset(words), quoted[0])
+
+
+def files_written(trace: Trace, box: Sandbox, *, besides: Iterable[Path] = ()) -> dict[str, str]:
+    """What each file the run wrote (and each file in the sandbox) holds now, as text."""
+    skip = {p.resolve() for p in besides}
+    paths = box.files() | {
+        p for p in trace.written if p.is_file() and not p.is_relative_to("/dev")
+    }
+    return {
+        str(p): p.read_bytes().decode("utf-8", errors="replace")
+        for p in sorted(paths)
+        if p.resolve() not in skip
+    }
+
+
+def assert_no_word_of_the_call(speech: RealSpeech, places: dict[str, str]) -> None:
+    """No word of 4+ letters of the transcript (outside the built-in lexicon) is anywhere."""
+    leaks = {where: sorted(words_in(text) & speech.words) for where, text in places.items()}
+    leaks = {where: found for where, found in leaks.items() if found}
+    assert not leaks, f"words of the call found: {leaks}"
+
+
+def stored_stats(box: Sandbox) -> dict[str, object]:
+    import sqlite3
+
+    with sqlite3.connect(box.history_db) as conn:
+        (text,) = conn.execute("SELECT stats_json FROM calls").fetchone()
+    stats: dict[str, object] = json.loads(text)
+    return stats
+
+
+def test_analyze_of_real_speech_keeps_no_word_of_the_call(
+    box: Sandbox, real_speech: RealSpeech
+) -> None:
+    """At the defaults (transcription on, the real model, history on): the report on
+    stdout is the user's; nothing else that was written holds a word of the call."""
+    require_strace()
+    before = box.files()
+    trace = run_straced(["analyze", str(real_speech.call)], box, timeout=600)
+    assert trace.returncode == 0, trace.stderr
+    assert_private(trace, box)
+    assert_only_history_left(box, before)
+    assert_history_saved_once(box, wanted=True)
+    transcription = stored_stats(box)["transcription"]
+    assert isinstance(transcription, dict) and transcription["utterances"] > 0
+    places = files_written(trace, box)
+    assert str(box.history_db) in places
+    places |= {f"argv {i}": argv for i, argv in enumerate(trace.spawned)}
+    places["stderr"] = trace.stderr
+    assert_no_word_of_the_call(real_speech, places)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from coach.progress import audio_progress
-from tests.synth import make_call, write_call
+from tests.support.synth import make_call, write_call
 
 
 class _Terminal:

@@ -1,6 +1,6 @@
 """`make bench`, what transcription costs: CPU and memory live, speed offline, words.
 
-    python -m coach.bench_packing [CALL.flac ...]
+    python -m bench.bench_packing [CALL.flac ...]
 
 - the live pipeline with its transcription worker (what ``coach start`` runs,
   minus capture and panel), fed 20 ms blocks at 4x real time in a child
@@ -186,13 +186,13 @@ def live_cost(path: Path, label: str) -> list[str]:
 
     import soundfile as sf
 
-    from coach.bench import measure_child
+    from bench.bench import measure_child
 
     seconds = sf.info(str(path)).duration
     out = []
     for transcribe in (True, False):
         report = Path(tempfile.mkdtemp(prefix="coach-bench-")) / "live.json"
-        cmd = [sys.executable, "-m", "coach.bench_packing", "--live-child", str(path),
+        cmd = [sys.executable, "-m", "bench.bench_packing", "--live-child", str(path),
                "--speed", str(LIVE_SPEED), "--report", str(report)]
         cmd += [] if transcribe else ["--no-transcribe"]
         wall, cpu, rss, code = measure_child(cmd)
@@ -288,7 +288,7 @@ CUSTOMER_LINES = [
 def spoken_call(minutes: float, seed: int = 5) -> np.ndarray:
     """``(2, n)``: espeak-ng speech on both sides taking turns (rep 1-2 lines, customer
     1-6 lines), built from a few dozen synthesised lines laid out at random."""
-    from coach.bench_transcribe import CUSTOMER_VOICE, REP_VOICE, say
+    from bench.bench_transcribe import CUSTOMER_VOICE, REP_VOICE, say
 
     rng = np.random.default_rng(seed)
     rep = [say(t, REP_VOICE) for t in REP_LINES]

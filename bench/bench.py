@@ -1,24 +1,28 @@
 """`make bench`: speed and memory, measured side by side in one run.
 
-    python -m coach.bench [--minutes 60] [--skip-live]
+    python -m bench.bench [--minutes 60] [--skip-live]
 
-Generates a two-channel call (synthetic voices taking turns in room noise),
-writes it to a temporary FLAC (deleted afterwards; a benchmark fixture, not
-anything the coach writes), then measures in the same run:
+Generates a two-channel call (the demo call's voices taking turns in room
+noise), writes it to a temporary FLAC (deleted afterwards; a benchmark fixture,
+not anything the coach writes), then measures in the same run:
 
 - the floor: raw webrtcvad on both channels of the same audio, one frame per
-  call as the pipeline does (about 3600x real time here: measurements.md);
+  call as the pipeline does;
 - ``coach analyze --json --no-transcribe`` as a subprocess: x real time (wall
-  and CPU) and its peak RSS.
+  and CPU) and its peak RSS;
+- every speech detector side by side: F1 on labelled real speech clips
+  (``--speech-clips``), analysis speed, live cost per 20 ms block; plain
+  webrtcvad and plain Silero as anchors.
 
-Goals (issue 2): analysis >= 1000x real time and <= 80 MB RSS. Then the live
-daemon's figures (coach.bench_live: nudge latency, CPU, RSS through a virtual
-PulseAudio) and transcription's (coach.bench_transcribe).
+Goals: analysis >= 300x real time (stretch: 1000x) and <= 120 MB RSS. Then the live
+daemon's figures (bench.bench_live: nudge latency, CPU, RSS through a virtual
+PulseAudio) and transcription's (bench.bench_transcribe).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import tempfile
@@ -28,19 +32,30 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from coach.live import DEMO_CALL
+
 RATE = 16000
-GOAL_SPEED_X = 1000.0
-GOAL_RSS_MB = 80.0
+GOAL_SPEED_X = 300.0
+GOAL_RSS_MB = 120.0
 
 
-def _voice(seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
+@functools.cache
+def _speech_bank(side: int) -> np.ndarray:
+    """One side's speech from the shipped demo call, its silences left out."""
+    x, _ = sf.read(str(DEMO_CALL), dtype="float32", always_2d=True)
+    ch = x[:, side]
+    frames = ch[: len(ch) // 480 * 480].reshape(-1, 480)
+    loud = 10 * np.log10((frames.astype(np.float64) ** 2).mean(axis=1) + 1e-12) > -50
+    return np.ascontiguousarray(frames[loud].ravel())
+
+
+def _voice(seconds: float, side: int, rng: np.random.Generator) -> np.ndarray:
+    """``seconds`` of one side's real (espeak) speech, from a random place in its bank."""
+    bank = _speech_bank(side)
     n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / RATE
-    x = sum(np.sin(k * phase) / k for k in range(1, 8))
-    syllables = 0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)) ** 2
-    breaths = (t % 2.5) < 2.35
-    return (0.25 * x * syllables * breaths).astype(np.float32)
+    start = int(rng.integers(0, len(bank)))
+    reps = -(-(start + n) // len(bank))
+    return np.tile(bank, reps)[start : start + n]
 
 
 def generate_call(path: Path, minutes: float, seed: int = 1) -> float:
@@ -67,7 +82,7 @@ def generate_call(path: Path, minutes: float, seed: int = 1) -> float:
             for s, start, length in pending:
                 end = start + length
                 if end > a_s and start < b_s:
-                    v = _voice(length, 120.0 if s == 0 else 210.0, rng)
+                    v = _voice(length, s, rng)
                     i0 = int((start - a_s) * RATE)
                     lo, hi = max(0, i0), min(n, i0 + len(v))
                     if hi > lo:
@@ -156,7 +171,7 @@ def echo_rows(tmp: Path, coach_bin: str, minutes: float = 10.0) -> str:
     return "\n".join(lines)
 
 
-def live_cpu_percent(path: Path, block: int = 320) -> float:
+def live_cpu_percent(path: Path, block: int = 320, backend: str | None = None) -> float:
     """CPU share of one core that CallAnalyzer needs to keep up, fed 20 ms blocks."""
     from dataclasses import replace
 
@@ -165,7 +180,10 @@ def live_cpu_percent(path: Path, block: int = 320) -> float:
 
     x, _ = sf.read(path, dtype="float32")
     call = np.ascontiguousarray(x.T)
-    analyzer = CallAnalyzer(replace(Config(), transcribe=TranscribeConfig(enabled=False)))
+    config = replace(Config(), transcribe=TranscribeConfig(enabled=False))
+    if backend is not None:
+        config = replace(config, vad=replace(config.vad, backend=backend))
+    analyzer = CallAnalyzer(config)
     t0 = time.process_time()
     for i in range(0, call.shape[1], block):
         analyzer.feed(call[:, i : i + block])
@@ -174,11 +192,100 @@ def live_cpu_percent(path: Path, block: int = 320) -> float:
     return 100.0 * used / (call.shape[1] / RATE)
 
 
+def _speech_clips_f1(cmd: list[str], vad_dir: Path) -> str:
+    """Pooled F1 on labelled real speech clips (the scorer beside them), or why not."""
+    scorer = vad_dir.parent / "vad_score.py"
+    if not scorer.exists():
+        return "n/a"
+    out = subprocess.run(
+        [sys.executable, str(scorer), str(vad_dir), *cmd], capture_output=True, text=True
+    ).stdout
+    total = [line for line in out.splitlines() if line.startswith("TOTAL")]
+    return total[0].split("F1")[1].split()[0] if total else "failed"
+
+
+def _plain_silero_cpu_s(path: Path) -> float:
+    """CPU seconds for plain Silero (every window, both channels): the neural anchor."""
+    from coach.silero_vad import _session
+
+    session = _session()
+    used = 0.0
+    for block in sf.blocks(str(path), blocksize=512 * 1000, dtype="float32", always_2d=True):
+        t0 = time.process_time()
+        for ch in (0, 1):
+            x = block[: len(block) // 512 * 512, ch].reshape(-1, 512)
+            ctx = np.zeros((len(x), 64), np.float32)
+            ctx[1:] = x[:-1, -64:]
+            h = np.zeros((1, 1, 128), np.float32)
+            session.run(None, {"input": np.concatenate((ctx, x), axis=1), "h": h, "c": h})
+        used += time.process_time() - t0
+    return used
+
+
+def backend_rows(wav: Path, seconds: float, coach_bin: str, vad_dir: Path | None) -> str:
+    """Every speech detector side by side: accuracy on real speech, analysis
+    speed, live cost per 20 ms block (without transcription)."""
+    tmp = wav.parent
+    lines = [
+        f"{'speech detector (no transcription)':38s}{'F1 real speech':>15s}"
+        f"{'analysis':>11s}{'live, 20 ms':>13s}"
+    ]
+    clips = vad_dir if vad_dir is not None and vad_dir.is_dir() else None
+    for backend in ("silero", "webrtc"):
+        cfg = tmp / f"{backend}.toml"
+        cfg.write_text(f'[vad]\nbackend = "{backend}"\n')
+        wall, _, _, code = measure_child(
+            [
+                coach_bin,
+                "analyze",
+                str(wav),
+                "--json",
+                "--no-transcribe",
+                "--no-history",
+                "--config",
+                str(cfg),
+            ]
+        )
+        f1 = "n/a"
+        if clips is not None:
+            f1 = _speech_clips_f1(
+                [
+                    "--cmd",
+                    f"{coach_bin} analyze --rep {{wav}} --customer {{silence}} --json "
+                    f"--no-transcribe --no-history --config {cfg}",
+                ],
+                clips,
+            )
+        live = live_cpu_percent(wav, backend=backend)
+        speed = f"{seconds / wall:10.0f}x" if code == 0 else "    failed"
+        name = f"coach, vad.backend = {backend}" + (" (default)" if backend == "silero" else "")
+        lines.append(f"{name:38s}{f1:>15s} {speed}{live:12.2f}%")
+    f1 = "n/a" if clips is None else _speech_clips_f1(["--webrtcvad", sys.executable], clips)
+    cpu = raw_vad_cpu_s(wav)
+    lines.append(
+        f"{'plain webrtcvad (mode 3, 30 ms)':38s}{f1:>15s} {seconds / cpu:10.0f}x"
+        f"{100 * cpu / seconds:12.2f}%  (CPU)"
+    )
+    cpu = _plain_silero_cpu_s(wav)
+    lines.append(
+        f"{'plain Silero (every window)':38s}{'(its labels)':>15s} {seconds / cpu:10.0f}x"
+        f"{100 * cpu / seconds:12.2f}%  (CPU)"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the generated call")
     ap.add_argument("--skip-live", action="store_true", help="skip the live-daemon figures")
     ap.add_argument("--skip-transcribe", action="store_true", help="skip the transcription figures")
+    ap.add_argument(
+        "--speech-clips",
+        type=Path,
+        default=None,
+        help="a folder of labelled real speech clips (NAME.wav + NAME.json, with vad_score.py "
+        "beside it) for the detectors' F1",
+    )
     args = ap.parse_args(argv)
     coach_bin = str(Path(sys.executable).with_name("coach"))
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
@@ -215,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             mem_s = f"{mem:.0f} MB" if mem is not None else ""
             print(f"{name:46s}{speed:11.0f}x{mem_s:>11s}  ({basis})")
         print()
+        print(backend_rows(wav, seconds, coach_bin, args.speech_clips))
+        print()
         print(echo_rows(Path(tmp), coach_bin))
         for fmt, speed, rss in goals:
             print(
@@ -224,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if not args.skip_live:
         try:
-            from coach import bench_live
+            from bench import bench_live
         except ImportError:
             print("\nlive daemon: not built yet")
         else:
@@ -232,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in bench_live.run():
                 print(line)
     if not args.skip_transcribe:
-        from coach import bench_transcribe
+        from bench import bench_transcribe
 
         print()
         for line in bench_transcribe.run():
