@@ -15,7 +15,8 @@ nudges are exactly those of ``coach analyze`` on the same audio. Around it:
   terminal bell and a desktop notification (``notify-send``, fire and forget),
   each switchable in the config;
 - ``--events``: newline-delimited JSON, flushed at once: ``listening``, each
-  ``nudge`` as it is shown, ``stats`` at the end;
+  ``nudge`` as it is shown, ``device`` when the capture moves to another device
+  or a lost one comes back, ``stats`` at the end;
 - the customer's words (the ``deepen`` quote) go where :func:`nudge_texts`
   says: on the panel, in ``--events`` unless ``live.event_quotes = false``, in a
   desktop notification only with ``live.notification_quotes = true``, and
@@ -473,6 +474,8 @@ def run_live(
     reason = "stopped"
     announced = False
     warned: tuple[str, ...] = ()
+    notices: list[tuple[float, str]] = getattr(source, "notices", [])
+    told = 0
     source.start()
     try:
         with stop, _panel(options.panel) as live:
@@ -493,6 +496,11 @@ def run_live(
                     announced = True
                     events.emit("listening")
                     say("listening")
+                while len(notices) > told:  # a device changed or came back: once each
+                    at_s, text = notices[told]
+                    told += 1
+                    events.emit("device", t=at_s, text=text)
+                    say(text)
                 if blocks:
                     gathered.extend(blocks)
                     have = analyzer.samples + sum(b.shape[1] for b in gathered)

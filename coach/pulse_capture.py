@@ -7,12 +7,17 @@ connection when the audio it wants next should have arrived (``due``) and takes
 whatever both streams received since.
 And one connection serves both sides, so a dead server is noticed on both at
 once and one reconnect brings both back.
+
+A side on a default device (``DeviceChoice.follows``: no device named) follows
+the default: the connection hears from the server when the user picks another
+sink or source, and ``moved`` tells the capture to reopen that side there.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from coach.devices import HOW_TO_PICK, DeviceChoice
 from coach.errors import CoachError
@@ -44,6 +49,8 @@ class PulseSide:
         server, which the aligner sees as a gap in the sample count."""
         self.last_block_t: float | None = None
         self.opened_at = 0.0
+        self.device: str | None = None
+        """The source the stream was recording from when opened."""
 
     def open(self) -> None:
         self.close()
@@ -55,6 +62,9 @@ class PulseSide:
             self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}")
         except PulseError as e:
             raise open_error(e, self.choice) from None
+        self.device = self.stream.device
+        if self.choice.follows:
+            conn.watch_defaults()
 
     def close(self) -> None:
         stream, self.stream = self.stream, None
@@ -124,6 +134,28 @@ class PulseInput:
                 if data:
                     items.append((s.side, s.generation, now, data))
         return items
+
+    def moved(self) -> list[tuple[int, DeviceChoice, str]]:
+        """Sides that follow a default (``DeviceChoice.follows``) which names another
+        device now: (side, what to open instead, the device's description)."""
+        conn = self.conn
+        if conn is None or not conn.ready:
+            return []
+        sink, source = conn.defaults
+        out = []
+        for s in self.sides:
+            if s.stream is None or s.device is None:
+                continue
+            if s.choice.follows == "sink" and sink is not None:
+                want, kind, device = f"{sink}.monitor", "sink", sink
+            elif s.choice.follows == "source" and source is not None:
+                want, kind, device = source, "source", source
+            else:
+                continue
+            if want != s.device:
+                name = conn.describe(kind, device) or device
+                out.append((s.side, replace(s.choice, label=want, pulse_source=want), name))
+        return out
 
     def reset(self) -> bool:
         """Nothing is open: drop the connection, the next open makes a new one."""
