@@ -571,16 +571,18 @@ class LiveCapture:
         moved = getattr(self.input, "moved", None)
         if moved is None:
             return
-        for side, choice, name in moved():
+        for side, choice, name, reopen in moved():
             s = self.sides[side]
-            s.choice = choice
-            try:
-                s.open()
-            except CoachError:
-                s.close()  # lost: reopened from the defaults as they are then
-                continue
-            self.health[side].switches += 1
-            self._notice(f"{_side_words(choice.role)} now from {name}", now)
+            before, s.choice = s.choice.label, choice
+            if reopen:
+                try:
+                    s.open()
+                except CoachError:
+                    s.close()  # lost: reopened from the defaults as they are then
+                    continue
+            if choice.label != before:  # not when only put back where it was
+                self.health[side].switches += 1
+                self._notice(f"{_side_words(choice.role)} now from {name}", now)
 
     def _watch(self, now: float) -> None:
         """Notice lost sides, reopen them now and then, end when both are gone too long."""

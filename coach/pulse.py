@@ -46,6 +46,7 @@ _STREAM_READY, _STREAM_FAILED, _STREAM_TERMINATED = 2, 3, 4
 _SAMPLE_FLOAT32LE = 5
 _CONTEXT_NOAUTOSPAWN = 1
 _STREAM_ADJUST_LATENCY = 0x2000
+_STREAM_DONT_MOVE = 0x0200
 ERR_NOENTITY = 5
 """pa_context_errno() for a source that does not exist."""
 # pulse/def.h: what to be told about, and what an event is about
@@ -185,7 +186,9 @@ class PulseError(CoachError):
 class RecordStream:
     """One record stream on a :class:`PulseConnection`; read by the connection's ``pump``."""
 
-    def __init__(self, conn: PulseConnection, source: str | None, name: str) -> None:
+    def __init__(
+        self, conn: PulseConnection, source: str | None, name: str, pinned: bool = False
+    ) -> None:
         self.conn = conn
         self.source = source
         lib = conn.lib
@@ -207,7 +210,10 @@ class RecordStream:
         self._drop_addr = ctypes.cast(lib.stream_drop, _vp).value or 0
         self.native = _drain is not None
         """Drain in C (True when coach._pulse_drain was built); tests switch it off."""
-        if lib.stream_connect_record(self._ptr, dev, ctypes.byref(attr), _STREAM_ADJUST_LATENCY):
+        # pinned: a source that goes away ends the stream (a lost device), rather
+        # than the server moving it to another source without a word
+        flags = _STREAM_ADJUST_LATENCY | (_STREAM_DONT_MOVE if pinned else 0)
+        if lib.stream_connect_record(self._ptr, dev, ctypes.byref(attr), flags):
             err = conn.error(f"cannot record from {source or 'the default source'}")
             self.close()
             raise err
@@ -330,9 +336,10 @@ class PulseConnection:
                 break
         return done()
 
-    def open(self, source: str | None, name: str) -> RecordStream:
-        """A record stream from ``source`` (None: the default source), once it is ready."""
-        stream = RecordStream(self, source, name)
+    def open(self, source: str | None, name: str, pinned: bool = False) -> RecordStream:
+        """A record stream from ``source`` (None: the default source), once it is ready;
+        ``pinned``: never moved to another source by the server."""
+        stream = RecordStream(self, source, name, pinned)
         if not self.wait(lambda: stream.ready or stream.failed, CONNECT_TIMEOUT_S):
             stream.close()
             raise PulseError(f"{source or 'the default source'} did not start in time")

@@ -59,7 +59,8 @@ class PulseSide:
         self.opened_at = self.owner.clock()
         conn = self.owner.connection(self.choice)
         try:
-            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}")
+            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}",
+                                    pinned=not self.choice.follows)  # fmt: skip
         except PulseError as e:
             raise open_error(e, self.choice) from None
         self.device = self.stream.device
@@ -135,9 +136,10 @@ class PulseInput:
                     items.append((s.side, s.generation, now, data))
         return items
 
-    def moved(self) -> list[tuple[int, DeviceChoice, str]]:
+    def moved(self) -> list[tuple[int, DeviceChoice, str, bool]]:
         """Sides that follow a default (``DeviceChoice.follows``) which names another
-        device now: (side, what to open instead, the device's description)."""
+        device now: (side, the device, its description, whether to reopen there --
+        not when the server has moved the stream itself, as PipeWire does)."""
         conn = self.conn
         if conn is None or not conn.ready:
             return []
@@ -152,9 +154,14 @@ class PulseInput:
                 want, kind, device = source, "source", source
             else:
                 continue
-            if want != s.device:
+            # where it records now: a server may move a stream itself
+            current = s.stream.device or s.device
+            if want != s.device or want != current:
                 name = conn.describe(kind, device) or device
-                out.append((s.side, replace(s.choice, label=want, pulse_source=want), name))
+                choice = replace(s.choice, label=want, pulse_source=want)
+                out.append((s.side, choice, name, want != current))
+                if want == current:
+                    s.device = want
         return out
 
     def reset(self) -> bool:

@@ -788,6 +788,7 @@ class FakeRecord:
     def __init__(self, conn: FakeConnection, source: str | None) -> None:
         self.conn, self.source, self.queued, self.closed = conn, source, b"", False
         self.device = source or conn.defaults[1]
+        self.pinned = False
 
     @property
     def ready(self) -> bool:
@@ -825,8 +826,9 @@ class FakeConnection:
     def describe(self, kind: str, name: str) -> str:
         return f"{name} ({kind})"
 
-    def open(self, source: str | None, name: str) -> FakeRecord:
+    def open(self, source: str | None, name: str, pinned: bool = False) -> FakeRecord:
         stream = FakeRecord(self, source)
+        stream.pinned = pinned
         self.streams.append(stream)
         return stream
 
@@ -954,6 +956,38 @@ def test_devices_the_user_named_are_never_moved_to_a_new_default() -> None:
     cap.read(0.0)
     assert len(conn.streams) == 2 and not any(s.closed for s in conn.streams)
     assert cap.notices == []
+    # and the server may not move them elsewhere: a named device that goes is lost
+    assert all(s.pinned for s in conn.streams)
+
+
+def test_a_followed_stream_that_the_server_moved_elsewhere_is_moved_to_the_default() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    assert not any(s.pinned for s in conn.streams)
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.streams[1].device = "coach_mic"  # its sink unplugged, rescued to the mic
+    clock.now += 0.2
+    cap.read(0.0)
+    assert conn.streams[-1].source == "coach_spk.monitor" and len(conn.streams) == 3
+    assert cap.notices == []  # back where it was: nothing changed for the rep
+
+
+def test_a_stream_the_server_moved_to_the_new_default_itself_is_only_announced() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.defaults = ("coach_headphones", "coach_mic")
+    conn.streams[1].device = "coach_headphones.monitor"  # as PipeWire does
+    for _ in range(3):
+        clock.now += 0.2
+        cap.read(0.0)
+    assert len(conn.streams) == 2
+    assert [t for _, t in cap.notices] == ["customer audio now from coach_headphones (sink)"]
+    assert cap.state().counters["loopback"]["device"] == "coach_headphones.monitor"
 
 
 def test_a_stream_reopened_after_a_gap_is_placed_by_the_clock_and_says_when_it_is_back() -> None:
