@@ -640,6 +640,9 @@ def run() -> list[str]:
         except PulseUnavailable as e:
             return [f"live: skipped: {e}"]
         analyzer_cpu, feeds_per_s = analyzer_cpu_percent(call, work / "coach.toml")
+        from coach.virtual_pipewire import bench_lines
+
+        pipewire = bench_lines(call, work, result.cpu_percent)
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -689,7 +692,7 @@ def run() -> list[str]:
         f"{_refresh_hz()} times a second, redrawn when it changes): {drawn.cpu_percent:.1f} %"
     )
     lines.append(f"live: daemon peak RSS {result.daemon.maxrss_kb / 1024:.0f} MB (target <= 80 MB)")
-    return lines
+    return lines + pipewire
 
 
 if __name__ == "__main__":

@@ -435,6 +435,8 @@ class LiveCapture:
         self._back = [False, False]
         """Per side: a reopened stream whose return is not announced yet."""
         self.notices: list[tuple[float, str]] = []
+        self.realigned: list[int] = []
+        """Call frames from which a reopened stream's audio is placed."""
         self._notice_until = 0.0
 
     # -- Source protocol -----------------------------------------------------------
@@ -554,7 +556,10 @@ class LiveCapture:
             return
         fresh = generation != self._placed[side]
         self._placed[side] = generation
+        was = max(self.aligner.pos[side], self.aligner.emitted)
         lost = self.aligner.push(side, np.frombuffer(data, np.float32), t, fresh=fresh)
+        if fresh:  # the sides relate anew from here (CallAnalyzer.realign)
+            self.realigned.append(max(was, self.aligner.pos[side] - len(data) // 4))
         if fresh and self._back[side]:
             self._back[side] = False
             if lost >= BACK_NOTICE_MIN_S * SAMPLE_RATE_HZ:

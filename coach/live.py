@@ -476,6 +476,8 @@ def run_live(
     warned: tuple[str, ...] = ()
     notices: list[tuple[float, str]] = getattr(source, "notices", [])
     told = 0
+    realigned: list[int] = getattr(source, "realigned", [])
+    realigns = 0
     source.start()
     try:
         with stop, _panel(options.panel) as live:
@@ -496,6 +498,9 @@ def run_live(
                     announced = True
                     events.emit("listening")
                     say("listening")
+                while len(realigned) > realigns:  # before the blocks that follow it
+                    analyzer.realign(realigned[realigns])
+                    realigns += 1
                 while len(notices) > told:  # a device changed or came back: once each
                     at_s, text = notices[told]
                     told += 1

@@ -1007,8 +1007,13 @@ def test_a_stream_reopened_after_a_gap_is_placed_by_the_clock_and_says_when_it_i
     feed_both(second, clock, 0.3, level=1.0)
     blocks = cap.read(0.0)
     call = np.concatenate(blocks, axis=1)
-    # both sides come back at the same call time, after the same silence
-    assert np.argmax(call[0] > 0) == np.argmax(call[1] > 0)
+    # both sides come back at the same call time, after the same silence, and
+    # the analyzer is told that the sides relate anew from there
+    back = np.argmax(call[0] > 0)
+    assert back == np.argmax(call[1] > 0)
+    assert cap.aligner is not None
+    first = cap.aligner.emitted - call.shape[1]
+    assert cap.realigned == [first + back, first + back]
     texts = [t for _, t in cap.notices]
     assert texts == ["mic back after 3.2 s", "customer audio back after 3.2 s"], texts
 

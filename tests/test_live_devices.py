@@ -17,19 +17,17 @@ the devices as in tests/test_live_e2e.py, and mid-call something changes:
 What the daemon heard outside the gap is compared with ``coach analyze`` of
 the same audio (a fault-free run): each side's speech within 0.3 s, no "your
 microphone picks up the other side" warning, no interruption or nudge the
-fault-free run lacks. Skips only where a server is not installed; with
-CI=true it fails instead.
+fault-free run lacks. One call per fault and server (CI time); skips only
+where a server is not installed, with CI=true it fails instead.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,6 @@ from coach.bench_live import (
     DEMO_CALL,
     QUIET_CONFIG,
     Daemon,
-    PulseUnavailable,
     VirtualPulse,
     analyze,
     speech_offset_s,
@@ -50,7 +47,6 @@ from coach.bench_live import (
 from coach.echo import HEADSET_WARNING
 from coach.virtual_pipewire import VirtualPipeWire
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CALL_S = 40.0
 FAULT_AT_S = 15.0
 OUTAGE_S = 3.0
@@ -89,28 +85,11 @@ def add_headset(env: dict[str, str]) -> list[str]:
 
 
 @pytest.fixture(scope="module", params=["pulseaudio", "pipewire"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """One server per kind for the module, with the headset added."""
-    kind = request.param
-    needs = ("pulseaudio", "paplay") if kind == "pulseaudio" else ("pipewire", "pw-play")
-    if any(shutil.which(p) is None for p in needs):
-        reason = f"{kind} is not installed (bash scripts/install-system-deps.sh)"
-        if IN_CI:
-            pytest.fail(f"CI must run the tests that record for real: {reason}")
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp(kind[:2])
-    srv: Server = VirtualPulse(root) if kind == "pulseaudio" else VirtualPipeWire(root)
-    try:
-        srv.start(attempts=2)
-    except PulseUnavailable as e:
-        if IN_CI:
-            pytest.fail(str(e))
-        pytest.skip(str(e))
+def server(request: pytest.FixtureRequest) -> Server:
+    """One server per kind for the module (tests/conftest.py), with the headset added."""
+    srv: Server = request.getfixturevalue("pulse" if request.param == "pulseaudio" else "pipewire")
     add_headset(srv.env)
-    yield srv
-    srv.stop()
+    return srv
 
 
 def kind_of(srv: Server) -> str:

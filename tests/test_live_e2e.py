@@ -35,13 +35,14 @@ from coach.bench_live import (
 )
 
 
-@pytest.fixture(scope="module", params=["pulseaudio", "portaudio"])
-def played(
-    request: pytest.FixtureRequest, pulse: VirtualPulse, tmp_path_factory: pytest.TempPathFactory
-) -> LiveCall:
-    """The demo call through each way of recording: PulseAudio's own API and PortAudio."""
-    config = QUIET_CONFIG + f'\n[audio]\napi = "{request.param}"\n'
-    return live_call(pulse, DEMO_CALL, tmp_path_factory.mktemp("call"), config, margin_s=3.0)
+@pytest.fixture(scope="module", params=["pulseaudio", "portaudio", "pipewire"])
+def played(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LiveCall:
+    """The demo call through each way of recording on PulseAudio: its own API and
+    PortAudio; and through the same API on PipeWire (with pipewire-pulse)."""
+    server = request.getfixturevalue("pipewire" if request.param == "pipewire" else "pulse")
+    api = "portaudio" if request.param == "portaudio" else "pulseaudio"
+    config = QUIET_CONFIG + f'\n[audio]\napi = "{api}"\n'
+    return live_call(server, DEMO_CALL, tmp_path_factory.mktemp("call"), config, margin_s=3.0)
 
 
 def test_the_daemon_listens_before_anything_is_played(played: LiveCall) -> None:
@@ -58,9 +59,10 @@ def test_the_live_call_lasts_the_duration_asked_for(played: LiveCall) -> None:
 
 def test_the_audio_arrives_just_after_playing_starts(played: LiveCall) -> None:
     offset = speech_offset_s(played.stats["speech"], played.expected["speech"])
-    # listening is announced before playing; the sound server adds 0-40 ms
+    # listening is announced before playing; the sound server adds 0-40 ms; the
+    # offset is found in 10 ms steps from speech edges on the VAD's 32 ms frames
     started_after_listening = played.players.started - played.listening.wall
-    assert 0.0 <= offset - started_after_listening < 0.3
+    assert -0.02 <= offset - started_after_listening < 0.3
 
 
 def test_the_talk_ratio_matches_analyze_within_0_03(played: LiveCall) -> None:
