@@ -50,7 +50,7 @@ class PulseSide:
         self.last_block_t: float | None = None
         self.opened_at = 0.0
         self.device: str | None = None
-        """The source the stream was recording from when opened."""
+        """The source the stream records from, as last known (opened, or moved by the server)."""
 
     def open(self) -> None:
         self.close()
