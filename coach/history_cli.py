@@ -3,6 +3,11 @@
 - ``coach history [--limit N] [--json]``: the recent calls in a table, then a
   trend per figure (talk ratio, longest customer story, patience, nudges
   heeded) with a sparkline, oldest to newest, and earlier vs recent calls.
+  Then the newest call against the rep's baseline (the median of the last
+  ``history.baseline_calls`` calls of its call type) with a trend line per
+  figure, the best call and the most improved figure.
+- ``coach history effect [--json]``: coached against silent control calls
+  (``coach.control_every``), with counts and 95 % intervals.
 - ``coach history show ID [--json]``: the post-call report of one call.
 - ``coach history export --csv PATH``: every call's figures as CSV.
 - ``coach history delete ID`` / ``--all``: asks first unless ``--yes``; with no
@@ -31,6 +36,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from coach import coaching
+from coach.config import load_config
 from coach.errors import CoachError
 from coach.history import CallRow, History, history_path, values
 from coach.report import fmt_time
@@ -290,6 +297,92 @@ def history_json(rows: Sequence[CallRow], total: int, path: Path) -> dict[str, A
     }
 
 
+_UNIT_FMT: dict[str, Callable[[float], str]] = {
+    "%": _pct, "s": lambda v: _dur(v) if v >= 10 else _secs(v), "": lambda v: f"{v:g}",
+}
+
+
+def _fmt_metric(m: coaching.Metric, v: float | None) -> str:
+    return "—" if v is None else _UNIT_FMT[m.unit](v)
+
+
+def baseline_view(
+    calls: Sequence[dict[str, Any]], ids: Sequence[int], n: int
+) -> tuple[Group, dict[str, Any]]:
+    """The newest call against the rep's baseline for its call type, the best call and
+    the most improved figure (``calls`` oldest first, ``ids`` their call numbers)."""
+    last = len(calls) - 1
+    cmp = coaching.compare(calls, last, n)
+    same = [c for c in calls if coaching.call_type(c) == cmp["call_type"]][-(n + 1):]
+    title = Text.assemble(
+        ("Your last call against your baseline", "bold"),
+        f" · {cmp['call_type']} calls: the median of the {cmp['baseline_calls']} before it",
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("Figure", no_wrap=True)
+    table.add_column("This call", justify="right", no_wrap=True)
+    table.add_column("Baseline", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("Trend", no_wrap=True, style="cyan")
+    for m, row in zip(coaching.METRICS, cmp["figures"], strict=True):
+        verdict = row["verdict"]
+        style = {"better": "green", "worse": "red"}.get(verdict or "", "dim")
+        table.add_row(
+            m.label,
+            _fmt_metric(m, row["value"]),
+            _fmt_metric(m, row["baseline"]),
+            Text(verdict or "", style),
+            sparkline(coaching.series(same, m.key)),
+        )
+    lines: list[Any] = [title, table]
+    best = coaching.best_call(calls)
+    improved = coaching.most_improved(calls)
+    data: dict[str, Any] = {"compare": cmp, "best_call": None, "most_improved": improved}
+    if best is not None:
+        data["best_call"] = ids[best]
+        lines.append(Text(f"Best call: #{ids[best]} (the best on average over these figures)."))
+    if improved is not None:
+        m = next(x for x in coaching.METRICS if x.key == improved["key"])
+        lines.append(Text(
+            f"Most improved: {m.label.lower()}, {_fmt_metric(m, improved['earlier'])} → "
+            f"{_fmt_metric(m, improved['recent'])} (median of your earlier vs recent calls)."
+        ))
+    return Group(*lines), data
+
+
+def effect_view(result: dict[str, Any]) -> Group:
+    head = Text.assemble(
+        ("The coach's effect", "bold"),
+        f" · {result['coached']} coached, {result['silent']} silent calls",
+    )
+    if not result["enough"]:
+        return Group(head, Text(
+            f"Not enough calls yet: at least {result['min_each']} coached and "
+            f"{result['min_each']} silent calls are needed (set coach.control_every to make "
+            "one call in K a silent one)."
+        ))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in ("Figure", "Coached", "Silent", "Difference", "95 % interval"):
+        table.add_column(name, justify="left" if name == "Figure" else "right", no_wrap=True)
+    for row in result["figures"]:
+        m = next(x for x in coaching.METRICS if x.key == row["key"])
+        if "difference" not in row:
+            table.add_row(m.label, str(row["coached_n"]), str(row["silent_n"]), "—", "too few")
+            continue
+        fmt = (lambda v: f"{v * 100:+.1f} pts") if m.unit == "%" else (lambda v: f"{v:+.2f} s")
+        lo, hi = row["ci95"]
+        table.add_row(
+            m.label,
+            f"{_fmt_metric(m, row['coached_mean'])} (n={row['coached_n']})",
+            f"{_fmt_metric(m, row['silent_mean'])} (n={row['silent_n']})",
+            fmt(row["difference"]),
+            f"{fmt(lo)} to {fmt(hi)}",
+        )
+    return Group(head, table, Text(
+        "Difference: coached minus silent calls; an interval that spans 0 shows no clear "
+        "effect (Welch's t, 95 %).", "dim"))
+
+
 def _parse_id(text: str) -> int:
     try:
         value = int(text)
@@ -323,8 +416,18 @@ def recent(
             raise CoachError(f"--limit must be at least 1, got {limit}")
         with History() as h:
             rows, total, path = h.list_calls(limit), h.count(), h.path
+            stored = h.all_stats()
+        calls, ids = [stats for _, stats in stored], [i for i, _ in stored]
+        n = load_config().config.history.baseline_calls
+        extra: list[Group | Text] = []
+        base: dict[str, Any] | None = None
+        if calls:
+            view, base = baseline_view(calls, ids, n)
+            extra = [Text(""), view]
         if as_json:
-            sys.stdout.write(json.dumps(history_json(rows, total, path)) + "\n")
+            out = history_json(rows, total, path)
+            out["baseline"] = base
+            sys.stdout.write(json.dumps(out) + "\n")
             return
         console = Console()
         if not rows:
@@ -347,9 +450,27 @@ def recent(
                 Text(""),
                 trends_table(rows),
                 Text("Better: " + ", ".join(f.note for f in FIGURES) + ".", "dim"),
+                *extra,
                 Text("`coach history show ID` prints a call's report.", "dim"),
             )
         )
+
+
+@history_app.command()
+def effect(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as one JSON object.")
+    ] = False,
+) -> None:
+    """Coached against silent control calls (coach.control_every): does the coach help?"""
+    with _user_errors():
+        with History() as h:
+            calls = [stats for _, stats in h.all_stats()]
+        result = coaching.effect(calls, load_config().config.history.min_effect_calls)
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+            return
+        Console().print(effect_view(result))
 
 
 @history_app.command()

@@ -10,13 +10,15 @@ nudges are exactly those of ``coach analyze`` on the same audio. Around it:
 - the panel (:func:`coach.panel.build_panel`) looked at ``live.refresh_hz``
   times a second by this loop and redrawn when what it shows has changed
   (Rich ``auto_refresh=False``), and at once when a nudge comes;
-- nudge delivery: the newest nudge on the panel (``acknowledge`` until the rep
-  backchannels or the story ends, others for :data:`NUDGE_HOLD_S`), the
-  terminal bell and a desktop notification (``notify-send``, fire and forget),
-  each switchable in the config;
+- nudge delivery, for the nudges the budget shows (coach/budget.py): the
+  newest on the panel (``acknowledge`` until the rep backchannels or the story
+  ends, others for :data:`NUDGE_HOLD_S`), the terminal bell and a desktop
+  notification (``notify-send``, fire and forget), each switchable in the
+  config; a cue held for the rep's pause is a quiet marker on the panel only;
 - ``--events``: newline-delimited JSON, flushed at once: ``listening``, each
-  ``nudge`` as it is shown, ``device`` when the capture moves to another device
-  or a lost one comes back, ``stats`` at the end;
+  ``nudge`` as it falls due, a ``cue`` when the budget holds, shows or hides
+  it, ``device`` when the capture moves to another device or a lost one comes
+  back, ``stats`` at the end;
 - the customer's words (the ``deepen`` quote) go where :func:`nudge_texts`
   says: on the panel, in ``--events`` unless ``live.event_quotes = false``, in a
   desktop notification only with ``live.notification_quotes = true``, and
@@ -48,6 +50,7 @@ import numpy as np
 from rich.console import Console
 from rich.live import Live
 
+from coach.budget import BudgetParams, Cue
 from coach.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, SourceState
 from coach.config import Config, LiveConfig
 from coach.errors import CoachError
@@ -198,10 +201,20 @@ class NudgeBoard:
         self.current: Nudge | None = None
         self.text = ""
         self.shown = 0
+        self.held: Nudge | None = None
+        """A cue waiting for the rep's pause: a quiet marker, not the nudge."""
         self._shown_at_ms = 0
         self._floor_start_ms = 0
 
+    def hold(self, nudge: Nudge) -> None:
+        self.held = nudge
+
+    def unhold(self, nudge: Nudge) -> None:
+        if self.held is nudge:
+            self.held = None
+
     def show(self, nudge: Nudge, text: str, timeline: Timeline, now_ms: int) -> None:
+        self.unhold(nudge)
         self.current, self.text = nudge, text
         self.shown += 1
         self._shown_at_ms = now_ms
@@ -355,6 +368,7 @@ def snapshot(
         story_deepen_s=cfg.nudges.deepen_after_story_s,
         nudge=None if nudge is None else NudgeView(nudge.kind, board.text, nudge.t_ms / 1000),
         nudges_shown=board.shown,
+        held=None if board.held is None else board.held.kind,
         backchannels=len(tl.record.backchannels[Side.REP]),
         interruptions=len(tl.record.interruptions),
         status=(("listening",) if listening else ("waiting for audio",)) + state.status,
@@ -378,6 +392,8 @@ class LiveOptions:
     clock: Callable[[], float] = time.monotonic
     spawn: Callable[..., Any] = subprocess.Popen
     """How desktop notifications are started (tests pass a fake)."""
+    budget: BudgetParams | None = None
+    """The nudge budget (None: the config's); a control call or history-based fading."""
 
 
 @dataclass
@@ -415,7 +431,7 @@ def run_live(
 
     # a worker thread behind a bounded queue: the loop never waits for whisper
     transcriber = open_transcriber(config, live=True, notice=say)
-    analyzer = CallAnalyzer(config, transcriber=transcriber, log=say)
+    analyzer = CallAnalyzer(config, transcriber=transcriber, log=say, budget=options.budget)
     language = config.coach.language
     board = NudgeBoard()
     delivery = NudgeDelivery(
@@ -430,14 +446,28 @@ def run_live(
 
     draw_now = False  # a nudge came: draw before anything else
 
-    def show(nudge: Nudge, during_call: bool = True) -> None:
-        nonlocal draw_now
+    def due(nudge: Nudge) -> None:
         texts = nudge_texts(nudge, language, config.live)
-        board.show(nudge, texts.panel, analyzer.timeline, analyzer.now_ms)
         events.emit("nudge", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, text=texts.event)
         say(f"{nudge.t_ms / 1000:7.2f} s  {texts.log}")
-        if during_call:
-            delivery.deliver(texts.notification)
+
+    def cue(c: Cue, during_call: bool = True) -> None:
+        """The budget's verdict: only a shown nudge reaches the panel, bell and desktop."""
+        nonlocal draw_now
+        nudge = c.nudge
+        fields: dict[str, Any] = {"action": c.action, "at": round(c.at_ms / 1000, 3)}
+        if nudge.hidden is not None:
+            fields["why"] = nudge.hidden
+        events.emit("cue", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, **fields)
+        if c.action == "held":
+            board.hold(nudge)
+        elif c.action == "hidden":
+            board.unhold(nudge)
+        else:
+            texts = nudge_texts(nudge, language, config.live)
+            board.show(nudge, texts.panel, analyzer.timeline, analyzer.now_ms)
+            if during_call:
+                delivery.deliver(texts.notification)
         draw_now = True  # on the panel at once, not at the next refresh
 
     panel_errors = 0
@@ -468,7 +498,9 @@ def run_live(
         if limit is not None:
             block = block[:, : max(0, limit - analyzer.samples)]
         for nudge in analyzer.feed(block):
-            show(nudge)
+            due(nudge)
+        for c in analyzer.take_cues():
+            cue(c)
 
     stop = stop or StopRequest()
     reason = "stopped"
@@ -533,7 +565,9 @@ def run_live(
     feed_gathered()  # nothing heard is lost
     try:
         for nudge in analyzer.finish():
-            show(nudge, during_call=False)
+            due(nudge)
+        for c in analyzer.take_cues():
+            cue(c, during_call=False)
         stats = analyzer.stats()
     finally:
         analyzer.close()

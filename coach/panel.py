@@ -93,6 +93,8 @@ class LiveSnapshot:
     """Transport state, e.g. "listening", "mic lost — retrying", "3 blocks dropped"."""
     warnings: tuple[str, ...] = ()
     """Setup problems the rep should fix, e.g. "use a headset"."""
+    held: str | None = None
+    """The kind of a cue waiting for the rep's pause (a quiet marker), or None."""
 
 
 def render_panel(
@@ -349,6 +351,8 @@ def _nudge_lines(s: LiveSnapshot, width: int, roomy: bool) -> list[_Line]:
             _Line(Text(" listening…", f"italic {GOOD}")),
             _Line(Text("nothing to fix right now", _DIM), _NUDGE_META),
         ]
+        if s.held is not None:  # quiet: no colour, no bell, until the rep pauses
+            calm[1] = _Line(Text("· a cue waits for your pause", _DIM), _NUDGE_META)
         if roomy:
             return [_Line(Text(""), _NUDGE_PAD), calm[0], _Line(Text(""), _NUDGE_PAD), calm[1]]
         return calm
@@ -363,6 +367,8 @@ def _nudge_lines(s: LiveSnapshot, width: int, roomy: bool) -> list[_Line]:
     age = s.call_s - n.t_s
     if math.isfinite(age) and age >= 0:
         meta.append(f" · {int(age)} s ago", _DIM)
+    if s.held is not None:
+        meta.append(" · next cue waits for your pause", _DIM)
     out.append(_Line(meta, _NUDGE_META))
     return out
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from coach.budget import BudgetParams, Cue, NudgeBudget, decide_all
 from coach.config import Config
 from coach.echo import HEADSET_WARNING, EchoParams, LeakGate
 from coach.silero_vad import SileroParams, SileroVad
@@ -88,6 +89,7 @@ class CallAnalyzer:
         on_nudge: Callable[[Nudge], None] | None = None,
         transcriber: Transcriber | None = None,
         log: Callable[[str], None] | None = None,
+        budget: BudgetParams | None = None,
     ) -> None:
         self.config = config
         self.transcription: TranscriptionStage | None = None
@@ -99,6 +101,9 @@ class CallAnalyzer:
         self._on_nudge = on_nudge
         timing = Timing.from_config(config)
         self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
+        self.budget = NudgeBudget(budget or BudgetParams.from_config(config))
+        """Which due nudges reach the rep, and when (coach/budget.py)."""
+        self._cues: list[Cue] = []
         setup = vad_setup(config)
         self.vads: dict[Side, Detector] = {side: setup.detector() for side in Side}
         mode = config.audio.echo_cancellation
@@ -152,7 +157,15 @@ class CallAnalyzer:
         self.timeline.update(Side.CUSTOMER, up.closed, up.settled_ms, up.open_start_ms)
         if self.transcription is not None:  # never waits in live mode
             self.transcription.step(self.timeline)
-        return self.timeline.advance()
+        due = self.timeline.advance()
+        self.budget.add(due)
+        self._cues += self.budget.step(self.timeline)
+        return due
+
+    def take_cues(self) -> list[Cue]:
+        """What the budget decided since the last call: held, shown or hidden nudges."""
+        cues, self._cues = self._cues, []
+        return cues
 
     def next_feed_samples(self) -> int:
         """When a live loop should feed next: the sample count to gather up to.
@@ -171,7 +184,7 @@ class CallAnalyzer:
         release = None if self.echo is None else self.echo.next_release_samples()
         if release is not None:
             target = min(target, -(-release // frame) * frame)
-        t = self.timeline.next_instant_ms()
+        t = _earliest(self.timeline.next_instant_ms(), self.budget.next_instant_ms(self.timeline))
         if t is not None:
             due = -(-((t + 1) * SAMPLE_RATE // 1000) // frame) * frame  # the frame just past t
             if due <= after_now and release is not None and self._rep_holds_back(t):
@@ -212,7 +225,10 @@ class CallAnalyzer:
         self.timeline.finish(self.now_ms)
         if self.transcription is not None:  # the call is over: the rest of the transcripts
             self.transcription.finish(self.timeline)
-        return self.timeline.record.nudges[before:]
+        due = self.timeline.record.nudges[before:]
+        self.budget.add(due)
+        self._cues += self.budget.finish(self.timeline)
+        return due
 
     def close(self) -> None:
         """Stop the transcription worker, if any."""
@@ -227,6 +243,10 @@ class CallAnalyzer:
         if warnings:
             stats["warnings"] = list(stats.get("warnings", [])) + warnings
         return stats
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _lazy_step_ms(timing: Timing, vad: VadSetup) -> int:
@@ -270,11 +290,13 @@ def analyze_segments(
     duration_s: float,
     speech: Mapping[str, Sequence[Sequence[float]]],
     config: Config,
+    budget_params: BudgetParams | None = None,
 ) -> dict[str, Any]:
-    """The timeline, statistics and nudge stages on ideal speech segments."""
+    """The timeline, statistics, nudge and budget stages on ideal speech segments."""
     timeline = Timeline(Timing.from_config(config))
     for side in Side:
         for start, end in sorted((s, e) for s, e in speech.get(side.label, [])):
             timeline.tracks[side].add_speech(ms(start), ms(end))
     timeline.finish(ms(duration_s))
+    decide_all(timeline, budget_params)
     return compute_stats(timeline, language=config.coach.language)

@@ -23,6 +23,11 @@ from typing import Any
 
 from coach.nudge_text import KINDS, nudge_text
 
+HIDDEN_REASONS = (
+    "control", "faded", "baseline", "cooldown", "unheeded", "budget", "stale", "ended"
+)
+"""The nudge budget's reasons for not showing a nudge (coach/budget.py): fixed labels."""
+
 SIDES = ("rep", "customer")
 WORD_KEYS = frozenset({"quote", "text", "transcript"})
 """Keys whose values hold words of the call wherever they appear; never kept."""
@@ -54,6 +59,8 @@ def _label_only_nudge(n: dict[str, Any]) -> dict[str, Any]:
     kind = n.get("kind")
     out = {k: v for k, v in n.items() if not isinstance(v, (str, dict, list))}
     out["kind"] = kind if kind in KINDS else "unknown"
+    if n.get("hidden") in HIDDEN_REASONS:  # why the budget did not show it: a fixed label
+        out["hidden"] = n["hidden"]
     return out
 
 

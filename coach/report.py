@@ -363,6 +363,10 @@ def takeaways(stats: dict[str, Any], targets: ReportTargets) -> list[str]:
 # --------------------------------------------------------------------------- strip
 
 
+STRIP_MIN_S = 0.001
+"""The shortest call the strip divides into buckets: the timeline's resolution."""
+
+
 def _fill(fraction: float) -> str:
     if fraction <= 1e-9:
         return " "
@@ -379,6 +383,8 @@ def _bucket_fill(
     """Fraction of each of ``width`` equal buckets of [0, duration) covered by speech."""
     cover = [0.0] * width
     bw = duration / width
+    if bw <= 0:  # no time to divide: nothing covered
+        return cover
     for a, b in segments:
         a, b = max(a, 0.0), min(b, duration)
         if b <= a:
@@ -472,6 +478,8 @@ def speaker_strip(
     if duration <= 0:
         ends = [b for _, b in rep_sp + cust_sp]
         duration = max(ends) if ends else 1.0
+    # a bucket narrower than the timeline's millisecond would underflow to zero width
+    duration = max(duration, STRIP_MIN_S)
 
     pad = " " * LABEL_W
     text = Text(no_wrap=True, overflow="crop")
@@ -672,10 +680,11 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         "turn changes per minute",
     )
     if f.interruptions:
+        rate = len(f.interruptions) / (f.duration_s / 60) if f.duration_s > 0 else 0.0
         tab.add_row(
             "Interruptions",
-            Text(str(len(f.interruptions)), BAD),
-            "at " + _times_list(f.interruptions),
+            Text(f"{len(f.interruptions)} ({rate:.1f}/min)", BAD),
+            "you started while they were mid-phrase, at " + _times_list(f.interruptions),
         )
     else:
         tab.add_row("Interruptions", Text("none", GOOD), "you let them finish")
@@ -762,12 +771,14 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
         else:
             mark = Text("—", "dim")
         text = n.get("text")
-        tab.add_row(
-            fmt_time(_num(n.get("t")) or 0.0),
-            _KIND_NAMES.get(kind, kind),
-            str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""),
-            mark,
-        )
+        said = Text(str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""))
+        held = _num(n.get("held_s"))
+        if n.get("shown") is False:  # due, kept in the figures, but not shown
+            said.stylize("dim")
+            said.append(f"  (not shown: {_HIDDEN_WHY.get(str(n.get('hidden')), 'budget')})", "dim")
+        elif held is not None:
+            said.append(f"  (held {held:.1f} s for your pause)", "dim")
+        tab.add_row(fmt_time(_num(n.get("t")) or 0.0), _KIND_NAMES.get(kind, kind), said, mark)
 
     rates: dict[str, float | None] = {}
     given = stats.get("heed_rate")
@@ -794,12 +805,66 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
             summary.append(fmt_pct(r), GOOD if r >= 0.5 else WARN)
         summary.append(f" ({n_of[k]})", "dim")
     note = Text(f"✓ heeded: you did what it asked within {t.heed_window_s:g} s.", style="dim")
+    parts: list[RenderableType] = [tab, Text(""), summary, note]
+    cues = _cue_line(stats.get("cues"))
+    if cues is not None:
+        parts.append(cues)
     return Panel(
-        Group(tab, Text(""), summary, note),
+        Group(*parts),
         title=f"Nudges ({len(nudges)})",
         title_align="left",
         padding=(0, 1),
     )
+
+
+_HIDDEN_WHY = {
+    "control": "a silent call",
+    "faded": "you heed it reliably",
+    "baseline": "within your usual range",
+    "cooldown": "same cue shortly before",
+    "unheeded": "last one not acted on yet",
+    "budget": "nudge budget",
+    "stale": "you did not pause",
+    "ended": "the call ended",
+}
+
+
+_HIDDEN_SHORT = {
+    "control": "silent call",
+    "faded": "faded",
+    "baseline": "your usual range",
+    "cooldown": "cooldown",
+    "unheeded": "unheeded",
+    "budget": "over budget",
+    "stale": "no pause came",
+    "ended": "call ended",
+}
+
+
+def _cue_line(cues: Any) -> Text | None:
+    """How many due nudges reached the rep, how many were held for a pause, and why
+    the rest did not (the nudge budget)."""
+    if not isinstance(cues, dict):
+        return None
+    due, shown = _num(cues.get("due")), _num(cues.get("shown"))
+    if not due or shown is None:
+        return None
+    line = Text(f"Shown {int(shown)} of {int(due)} due", style="dim")
+    held = int(_num(cues.get("held")) or 0)
+    if held:
+        total = _num(cues.get("held_s_total")) or 0.0
+        longest = _num(cues.get("held_s_max")) or 0.0
+        line.append(
+            f" · {held} held for your pause ({total / held:.1f} s on average, "
+            f"longest {longest:.1f} s)"
+        )
+    hidden = cues.get("hidden")
+    if isinstance(hidden, dict) and hidden:
+        why = ", ".join(
+            f"{_HIDDEN_SHORT.get(str(k), str(k))} {int(_num(v) or 0)}" for k, v in hidden.items()
+        )
+        line.append(f" · not shown: {why}")
+    return line
 
 
 # --------------------------------------------------------------------------- report
@@ -823,6 +888,58 @@ def _warnings(stats: dict[str, Any]) -> Panel | None:
         border_style=WARN,
         padding=(0, 1),
     )
+
+
+_BASELINE_LABELS = {
+    "talk_ratio": "Talk ratio",
+    "longest_monologue_s": "Longest monologue",
+    "longest_story_s": "Longest customer story",
+    "questions": "Questions",
+    "patience_s": "Patience",
+    "interruptions": "Interruptions",
+}
+
+
+def _baseline_value(key: str, v: Any) -> str:
+    x = _num(v)
+    if x is None:
+        return "—"
+    if key == "talk_ratio":
+        return fmt_pct(x)
+    if key == "patience_s":
+        return f"{x:.1f} s"
+    if key.endswith("_s"):
+        return fmt_time(x)
+    return f"{x:g}"
+
+
+def _baseline(stats: dict[str, Any]) -> Panel | None:
+    """This call against the rep's own median of recent calls of its type (live, with history)."""
+    base = stats.get("baseline")
+    rows = base.get("figures") if isinstance(base, dict) else None
+    if not isinstance(base, dict) or not isinstance(rows, list):
+        return None
+    tab = Table.grid(padding=(0, 2))
+    tab.add_column("figure", style="bold", no_wrap=True)
+    tab.add_column("this", justify="right", no_wrap=True)
+    tab.add_column("yours", justify="right", no_wrap=True)
+    tab.add_column("verdict", no_wrap=True)
+    tab.add_row("", Text("this call", "dim"), Text("your median", "dim"), "")
+    for row in rows:
+        key = row.get("key") if isinstance(row, dict) else None
+        if key not in _BASELINE_LABELS:
+            continue
+        verdict = str(row.get("verdict") or "")
+        style = {"better": GOOD, "worse": BAD}.get(verdict, "dim")
+        tab.add_row(
+            _BASELINE_LABELS[str(key)],
+            _baseline_value(str(key), row.get("value")),
+            _baseline_value(str(key), row.get("baseline")),
+            Text(verdict, style),
+        )
+    n = int(_num(base.get("baseline_calls")) or 0)
+    title = f"Against your last {n} {base.get('call_type', '')} call{'s' if n != 1 else ''}"
+    return Panel(tab, title=title, title_align="left", padding=(0, 1))
 
 
 def render_report(
@@ -858,6 +975,9 @@ def render_report(
         )
     )
     parts.append(Panel(_Strip(stats), title="Who spoke when", title_align="left", padding=(0, 1)))
+    against = _baseline(stats)
+    if against is not None:
+        parts.append(against)
     parts.append(_nudges(stats, targets))
     group = Group(*parts)
     return Constrain(group, width) if width is not None else group

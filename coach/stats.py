@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+from coach.budget import cue_summary, decide_all
 from coach.nudge_text import KINDS, nudge_text
 from coach.timeline import FloorChange, Nudge, Side, Timeline
 
@@ -97,13 +98,24 @@ def compute_stats(
         }
     total = talk[Side.REP] + talk[Side.CUSTOMER]
     gaps = rec.patience_gaps_ms
+    if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
+        decide_all(timeline)
     nudges = []
     per_kind: dict[str, list[bool]] = {}
     for n in sorted(rec.nudges, key=lambda n: n.t_ms):  # the two walks emit out of order
         n.heeded = heeded(n, timeline, history)
         n.text = n.text or nudge_text(n.kind, language, n.quote)
         per_kind.setdefault(n.kind, []).append(n.heeded)
-        nudges.append({"t": _s(n.t_ms), "kind": n.kind, "text": n.text, "heeded": n.heeded})
+        entry: dict[str, Any] = {
+            "t": _s(n.t_ms), "kind": n.kind, "text": n.text, "heeded": n.heeded
+        }
+        if n.shown is not None:  # the budget's verdict (coach/budget.py)
+            entry["shown"] = n.shown
+            if n.held_ms is not None:
+                entry["held_s"] = _s(n.held_ms)
+            if n.hidden is not None:
+                entry["hidden"] = n.hidden
+        nudges.append(entry)
     minutes = duration_ms / 60000
     return {
         "schema": SCHEMA,
@@ -112,11 +124,14 @@ def compute_stats(
         "patience_s": round(sum(gaps) / len(gaps) / 1000, 3) if gaps else None,
         "interactivity_per_min": round(rec.side_changes / minutes, 3) if minutes else 0.0,
         "interruptions": [_s(t) for t in rec.interruptions],
+        # beside the count: calls of different lengths compare
+        "interruptions_per_min": round(len(rec.interruptions) / minutes, 3) if minutes else 0.0,
         "rep": sides["rep"],
         "customer": sides["customer"],
         "questions": questions,
         "summaries": summaries,
         "nudges": nudges,
+        "cues": cue_summary(rec.nudges),
         "heed_rate": {
             k: (round(sum(v) / len(v), 3) if (v := per_kind.get(k)) else None) for k in KINDS
         },

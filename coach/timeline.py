@@ -57,6 +57,11 @@ class Nudge:
     text: str = ""
     heeded: bool | None = None
     quote: str | None = None
+    # what the nudge budget (coach/budget.py) made of it; None until it decides
+    shown: bool | None = None
+    shown_ms: int | None = None  # when it reached the rep (t_ms, or later when held)
+    held_ms: int | None = None  # how long it waited for the rep's pause, if it did
+    hidden: str | None = None  # why it was not shown: one of privacy.HIDDEN_REASONS
 
 
 @dataclass
@@ -194,6 +199,20 @@ class Timeline:
     def done_ms(self) -> int:
         """Everything up to this instant has been decided."""
         return min(self._floor_walk.done_ms, self._free_walk.done_ms)
+
+    @property
+    def final_ms(self) -> int:
+        """Every nudge at or before this instant has been emitted: both walks
+        have handled every instant up to here and nothing queued later can
+        fire earlier (a new instant is never before what is known)."""
+        heads = [self.known_ms - 1]
+        for walk in (self._floor_walk, self._free_walk):
+            head = walk.peek()
+            if head is not None:
+                heads.append(head - 1)
+        if self.duration_ms is not None:
+            heads.append(self.duration_ms)
+        return min(heads)
 
     def advance(self) -> list[Nudge]:
         """Handle every instant that can be decided now; return new nudges."""

@@ -34,6 +34,12 @@ class Timing:
     talk_ratio_window_ms: int
     talk_ratio_max: float
     heed_window_ms: int
+    # the nudge budget (coach/budget.py): which due nudges are shown
+    cooldown_ms: int = 0
+    max_shown_per_10min: int = 0
+    unheeded_quiet_ms: int = 0
+    hold_pause_ms: int = 0
+    hold_max_ms: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> Timing:
@@ -56,4 +62,9 @@ class Timing:
             talk_ratio_window_ms=ms(n.talk_ratio_window_s),
             talk_ratio_max=float(n.talk_ratio_max),
             heed_window_ms=ms(n.heed_window_s),
+            cooldown_ms=ms(n.cooldown_s),
+            max_shown_per_10min=n.max_shown_per_10min,
+            unheeded_quiet_ms=ms(n.unheeded_quiet_s),
+            hold_pause_ms=ms(n.hold_pause_s),
+            hold_max_ms=ms(n.hold_max_s),
         )

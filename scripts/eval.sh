@@ -5,7 +5,7 @@
 #   SHARED=../shared bash scripts/eval.sh
 #
 # Exit status: 0 when every call not listed in KNOWN_FAILURES passes and the
-# conformance check passes (or when $SHARED/eval is missing); 1 otherwise.
+# conformance check passes (or, outside CI, when $SHARED/eval is missing); 1 otherwise.
 # Outputs go to a temporary folder, never into the repo; it is kept (and
 # printed) when something fails.
 set -euo pipefail
@@ -22,7 +22,13 @@ COACH=.venv/bin/coach
 VPY=.venv/bin/python
 
 if [[ ! -d "$EVAL" ]]; then
-    echo "make eval needs the shared evaluation folder at $EVAL (set SHARED=/path/to/shared); skipping."
+    # CI must score the calls: there a missing folder fails; elsewhere it is said once.
+    ci=${CI:-}
+    if [[ "${ci,,}" == true ]]; then
+        echo "make eval: FAIL: no shared evaluation folder at $EVAL (set SHARED=/path/to/shared)" >&2
+        exit 1
+    fi
+    echo "make eval: skipped: no shared evaluation folder at $EVAL (set SHARED=/path/to/shared)"
     exit 0
 fi
 for tool in "$COACH" "$VPY"; do

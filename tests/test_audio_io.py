@@ -16,26 +16,16 @@ from hypothesis import strategies as st
 from coach import audio_io
 from coach.audio_io import SAMPLE_RATE_HZ, CallInfo, open_call
 from coach.errors import CoachError
+from tests.support.synth import tone
 
 REP_BURST = (0.5, 1.5, 500.0)  # start s, end s, Hz
 CUST_BURST = (2.0, 3.0, 1000.0)
 AMP = 0.5
 
 
-def tone(rate: int, seconds: float, burst: tuple[float, float, float], seed: int) -> np.ndarray:
-    """A faint seeded noise floor with one sine burst at ``burst``."""
-    n = round(seconds * rate)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n) * 1e-4
-    start, end, hz = burst
-    a, b = round(start * rate), round(end * rate)
-    t = np.arange(b - a) / rate
-    x[a:b] += AMP * np.sin(2 * np.pi * hz * t)
-    return x.astype(np.float32)
-
-
 def write_call(path: Path, rate: int, seconds: float = 4.0, subtype: str = "PCM_16") -> Path:
-    data = np.stack([tone(rate, seconds, REP_BURST, 1), tone(rate, seconds, CUST_BURST, 2)], axis=1)
+    rep, customer = tone(rate, seconds, REP_BURST, 1, AMP), tone(rate, seconds, CUST_BURST, 2, AMP)
+    data = np.stack([rep, customer], axis=1)
     sf.write(path, data, rate, subtype=subtype)
     return path
 

@@ -10,30 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from coach.cli import app
-from tests.synth import make_call, near, write_call
+from tests.support.cli import assert_user_error, coach
+from tests.support.synth import make_call, near, write_call
 
-runner = CliRunner()
 STORY = make_call(45, rep=[(1, 5), (37, 41)], customer=[(6, 36)])
-
-
-def coach(*args: str) -> tuple[int, str, str]:
-    """Run the CLI; transcription is tested on its own (tests/test_transcribe.py)."""
-    argv = [*args, "--no-transcribe"] if args[0] == "analyze" else list(args)
-    result = runner.invoke(app, argv)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_user_error(args: list[str], *words: str) -> None:
-    code, out, err = coach(*args)
-    assert code == 2, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err  # one line, no traceback
-    assert lines[0].startswith("coach: ")
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

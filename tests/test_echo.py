@@ -1,6 +1,6 @@
 """The mic side's leak detector and gate (coach/echo.py), and the VAD's leak input.
 
-Generated audio only (tests/test_real_rooms.py builds the calls).  The
+Generated audio only (tests/support/rooms.py builds the calls).  The
 pipeline-level targets (speech F1, interruptions) are in test_real_rooms.py;
 here: what the gate measures, that it is exact whatever the block sizes,
 what it holds back and for how long, the modes, and SideVad's `leak`.
@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from coach.echo import SUB, EchoParams, LeakGate
 from coach.errors import CoachError
 from coach.vad import SideVad
-from tests.test_real_rooms import RATE, analyze, conversation, laptop_call, merge, pink, typing
+from tests.support.rooms import CALL_NOISE_DBFS, analyze, conversation, laptop_call, merge, typing
+from tests.support.synth import RATE, pink
 
 
 def run_gate(
@@ -66,7 +67,7 @@ def plain_leak(far: np.ndarray, level_db: float, delay_ms: int) -> np.ndarray:
 @pytest.mark.parametrize("level_db", [-12, -25])
 def test_measures_delay_and_coupling(delay_ms: int, level_db: float) -> None:
     x, _ = conversation(60, seed=delay_ms + 1)
-    x[0] += plain_leak(x[1], level_db, delay_ms) + pink(x.shape[1], 35, np.random.default_rng(1))
+    x[0] += plain_leak(x[1], level_db, delay_ms) + pink(x.shape[1] / RATE, CALL_NOISE_DBFS - 35, 1)
     gate, _, _, _ = run_gate(x)
     assert gate.detected and gate.engaged
     assert gate.delay_ms is not None and abs(gate.delay_ms - delay_ms) <= 10
@@ -253,7 +254,7 @@ def test_vad_leak_is_block_size_independent() -> None:
 
 def test_vad_speech_must_rise_above_the_leak() -> None:
     x, _ = conversation(20, seed=19)
-    mic = x[0] + pink(x.shape[1], 30, np.random.default_rng(2))
+    mic = x[0] + pink(x.shape[1] / RATE, CALL_NOISE_DBFS - 30, 2)
     n = len(mic) // SUB
     assert _vad(mic, None, [len(mic)])
     assert _vad(mic, np.full(n, 1.0), [len(mic)]) == []  # everything within the "leak"
@@ -270,7 +271,7 @@ def test_vad_ignores_typing_alone() -> None:
     """Dense, loud typing on a quiet mic: no speech at all."""
     rng = np.random.default_rng(20)
     n = 60 * RATE
-    mic = pink(n, 30, rng) + typing(n, rng, keys_per_s=8.0, decay_ms=3.0)
+    mic = pink(n / RATE, CALL_NOISE_DBFS - 30, rng) + typing(n, rng, keys_per_s=8.0, decay_ms=3.0)
     assert _vad(np.clip(mic, -1, 1), None, [n]) == []
 
 

@@ -6,24 +6,18 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from coach.config import Config, LiveConfig, TranscribeConfig
+from coach.config import Config
 from coach.live import DEMO_CALL, LiveOptions, ReplaySource, run_live
 from coach.timeline import Side, Timeline
 from coach.timing import Timing
-from tests.synth import make_call, write_call
-from tests.test_live import FakeClock
-
-CONFIG = replace(
-    Config(),
-    live=LiveConfig(bell=False, desktop_notifications=False),
-    transcribe=TranscribeConfig(enabled=False),
-)
+from tests.support.fakes import FakeClock
+from tests.support.live_call import QUIET as CONFIG
+from tests.support.synth import make_call, write_call
 
 
 def story_timeline(errors: list[str]) -> Timeline:

@@ -42,7 +42,7 @@ from typer.testing import CliRunner
 
 from coach.cli import app
 from coach.config import KEYS, PRESETS, TABLES, KeySpec, toml_value
-from tests.synth import RATE, make_call
+from tests.support.synth import RATE, make_call
 
 runner = CliRunner()
 
@@ -168,7 +168,7 @@ class AudioCase:
 
 
 def _speech(seconds: float, rate: int, n: int) -> np.ndarray:
-    """``(2, n)``: the rep talks in the first half, the customer in the second (tests/synth)."""
+    """``(2, n)``: the rep talks in the first half, the customer in the second."""
     half = seconds / 2
     call = make_call(seconds, rep=[(0.1, half)], customer=[(half + 0.1, seconds)])
     if rate != RATE and n:

@@ -2,7 +2,7 @@
 on both sound servers: PulseAudio and PipeWire (with pipewire-pulse).
 
 Each server is the project's virtual one (scripts/pulse-virtual.sh,
-coach/virtual_pipewire.py) with the same devices, plus a headset: speakers
+tests/support/pipewire.py) with the same devices, plus a headset: speakers
 "Headphones" (``coach_hp``) and a microphone "Headset" (``coach_hsmic``,
 fed through ``coach_hsfeed``). The first 40 s of the demo call is played into
 the devices as in tests/test_live_e2e.py, and mid-call something changes:
@@ -35,17 +35,19 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from coach.bench_live import (
+from coach.echo import HEADSET_WARNING
+from tests.support.live_call import (
     DEMO_CALL,
     QUIET_CONFIG,
     Daemon,
-    VirtualPulse,
     analyze,
     speech_offset_s,
     start_args,
 )
-from coach.echo import HEADSET_WARNING
-from coach.virtual_pipewire import VirtualPipeWire
+from tests.support.pipewire import VirtualPipeWire
+from tests.support.pulse import VirtualPulse
+
+pytestmark = pytest.mark.pulse  # a sound server: CI never lets these skip
 
 CALL_S = 40.0
 FAULT_AT_S = 15.0

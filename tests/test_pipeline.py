@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
 from coach.echo import LeakGate
 from coach.pipeline import CallAnalyzer
-from tests.synth import make_call, near
+from tests.support.synth import make_call, near
 
 NO_TRANSCRIPTION = replace(Config(), transcribe=TranscribeConfig(enabled=False))
 CALL = make_call(50, rep=[(1, 5), (20, 20.6), (41, 46)], customer=[(6, 40), (47, 49.5)])
@@ -93,15 +94,15 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     padded = np.concatenate([np.zeros((2, 1600), np.float32), call], axis=1)  # 0.1 s
     plain, shifted = analyse(call, [])[0], analyse(padded, [])[0]
     # the same call 0.1 s later: the detector's 32 ms windows fall elsewhere on
-    # the voice, so an edge may move by a window or two of the model's lag
-    # (webrtcvad, refined to 10 ms: within a 30 ms frame)
+    # the voice and its model resumes at other windows, so an edge may move by up
+    # to three windows (webrtcvad, refined to 10 ms: within a 30 ms frame)
     for side in ("rep", "customer"):
         want, got = plain["speech"][side], shifted["speech"][side]
         assert len(got) == len(want)
-        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.065)
+        assert np.allclose(np.array(got) - 0.1, np.array(want), atol=0.1)
     assert [n["kind"] for n in shifted["nudges"]] == [n["kind"] for n in plain["nudges"]]
     for a, b in zip(shifted["nudges"], plain["nudges"], strict=True):
-        assert abs(a["t"] - 0.1 - b["t"]) <= 0.065
+        assert abs(a["t"] - 0.1 - b["t"]) <= 0.1
 
 
 # -- feeding a live loop less often (CallAnalyzer.next_feed_samples) ----------------------
@@ -136,22 +137,22 @@ def _fed_like_a_live_loop(
     return handled, starts, nudges, calls, analyzer.stats()
 
 
-def _bench_call(tmp: Path) -> np.ndarray:
+def _dense_call(tmp: Path) -> np.ndarray:
     import soundfile as sf
 
-    from coach.bench_live import bench_call
+    from tests.support.live_call import dense_call
 
-    x, _ = sf.read(str(bench_call(tmp / "bench.wav")), dtype="float32", always_2d=True)
+    x, _ = sf.read(str(dense_call(tmp / "dense.wav")), dtype="float32", always_2d=True)
     return np.ascontiguousarray(x.T)
 
 
-def _timers(**nudges: float) -> Config:
+def _timers(**nudges: Any) -> Config:
     c = NO_TRANSCRIPTION
     return replace(c, nudges=replace(c.nudges, **nudges))
 
 
 @pytest.mark.parametrize(
-    "case", ["bench call", "laptop with a leak", "short rules", "the customer silent at first"]
+    "case", ["dense call", "laptop with a leak", "short rules", "the customer silent at first"]
 )
 def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -161,8 +162,8 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
     frame were fed, so every nudge does; only the segment starts wait (no rule
     fires at a start that did not fire before it). A fraction of the calls."""
     dense = _timers(acknowledge_after_s=4.0, deepen_after_story_s=6.0, rep_monologue_max_s=5.0)
-    if case == "bench call":  # acknowledge, deepen, pause, let_finish, over and over
-        call, config = _bench_call(tmp_path), dense
+    if case == "dense call":  # acknowledge, deepen, pause, let_finish, over and over
+        call, config = _dense_call(tmp_path), dense
     elif case == "the customer silent at first":
         # until the leak gate has heard the customer, the mic reaches the VAD
         # only at its hop boundaries: the rep's pauses come to light there
@@ -170,7 +171,7 @@ def test_a_live_loop_feeding_when_told_decides_everything_at_the_same_audio(
         call = make_call(50, rep=rep, customer=[(24, 36), (36.6, 42), (45, 49)])
         config = _timers(rep_monologue_max_s=3.0, summarise_every_s=8.0, summarise_silence_s=0.3)
     else:  # the leak gate holds the mic back until it has decided
-        from tests.test_real_rooms import laptop_call
+        from tests.support.rooms import laptop_call
 
         call, _ = laptop_call(duration_s=60, leak_db=-16, keys=True, seed=21)
         config = dense

@@ -44,7 +44,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coach.cli import app
-from tests.synth import make_call, write_call
+from tests.support.synth import make_call, write_call
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "history.sqlite3"
@@ -459,7 +459,7 @@ def transcription_missing() -> str | None:
 def transcribed(*args: str) -> object:
     """Arguments for a run with transcription on, skipped (with the reason) without a model."""
     reason = transcription_missing()
-    marks = [pytest.mark.skipif(reason is not None, reason=reason or "")]
+    marks = [pytest.mark.model, pytest.mark.skipif(reason is not None, reason=reason or "")]
     name = "-".join(["transcribed", *(a.lstrip("-") for a in args)])
     return pytest.param(list(args), id=name, marks=marks)
 
@@ -487,6 +487,7 @@ def test_analyze_writes_no_audio_no_transcript_no_socket_only_the_history(
     assert_history_saved_once(box, wanted=True)
 
 
+@pytest.mark.model
 @pytest.mark.skipif(transcription_missing() is not None, reason=transcription_missing() or "")
 def test_a_transcript_is_written_only_where_the_user_asks(box: Sandbox, call: Path) -> None:
     target = box.cwd / "notes" / "call-transcript.json"
@@ -523,6 +524,7 @@ def test_a_failed_analyze_writes_nothing(box: Sandbox) -> None:
     assert box.files() == before
 
 
+@pytest.mark.strace
 @pytest.mark.parametrize("mode", [VAD_ONLY, transcribed()])
 def test_analyze_under_strace_touches_no_network_and_writes_only_the_history(
     box: Sandbox, call: Path, mode: list[str]
@@ -537,6 +539,7 @@ def test_analyze_under_strace_touches_no_network_and_writes_only_the_history(
     assert_history_saved_once(box, wanted=True)
 
 
+@pytest.mark.strace
 def test_the_strace_parser_sees_writes_and_sockets(box: Sandbox) -> None:
     """The strace watcher itself works, on a process that does what coach must not."""
     require_strace()

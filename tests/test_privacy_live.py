@@ -38,7 +38,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from coach.bench_live import DEMO_CALL, QUIET_CONFIG, VirtualPulse
+from tests.support.live_call import DEMO_CALL
+from tests.support.live_call import quiet_config as write_quiet_config
+from tests.support.pulse import VirtualPulse
 from tests.test_privacy import (
     STRACE,
     RealSpeech,
@@ -140,9 +142,7 @@ def without_helpers(trace: Trace) -> Trace:
 
 @pytest.fixture
 def quiet_config(box: LiveSandbox) -> Path:
-    config = box.root / "quiet.toml"
-    config.write_text(QUIET_CONFIG, encoding="utf-8")
-    return config
+    return write_quiet_config(box.root)
 
 
 def argv(config: Path, *mode: str) -> list[str]:
@@ -235,6 +235,7 @@ def test_a_live_session_under_the_audit_hook(
     assert_the_call_was_heard_and_kept(box)
 
 
+@pytest.mark.strace
 def test_a_live_session_under_strace(
     box: LiveSandbox,
     pulse: VirtualPulse,
@@ -268,7 +269,7 @@ def run_straced_while_playing(
 ) -> Trace:
     """``coach ARGV`` under ``strace -f``; once it says it is listening, ``call`` is played
     (rep into the virtual mic, customer into the speakers)."""
-    from coach.bench_live import play, split_call
+    from tests.support.live_call import play, split_call
 
     rep_wav, customer_wav, _ = split_call(call, box.root.parent)
     log = box.root / "strace.log"

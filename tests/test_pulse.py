@@ -7,7 +7,6 @@ Skips only where PulseAudio is not installed; with CI=true it fails instead.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,17 +15,22 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.bench_live import VirtualPulse
 from coach.devices import DeviceChoice
 from coach.errors import CoachError
 from coach.pulse import PulseConnection, PulseError, RecordStream
+from tests.support.ci import IN_CI
+from tests.support.pulse import VirtualPulse
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SR = 16000
 
 
 @pytest.fixture
 def server_env(pulse: VirtualPulse, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return use_server(pulse, monkeypatch)
+
+
+def use_server(pulse: VirtualPulse, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """This process's clients talk to ``pulse`` (for the test's duration)."""
     for key in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE"):
         monkeypatch.delenv(key, raising=False)
     for key, value in pulse.env.items():
@@ -125,19 +129,19 @@ def test_a_new_default_sink_is_known_within_a_second_with_its_description(
 
 
 def test_a_server_that_dies_fails_the_connection_and_its_streams(
-    pulse: VirtualPulse, server_env: dict[str, str]
+    own_pulse: VirtualPulse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Runs last in this file: it restarts the shared server."""
+    """On a server of its own: it stops the server."""
+    use_server(own_pulse, monkeypatch)
     conn = PulseConnection()
     try:
         stream = conn.open(None, "mic")  # the default source
         record(conn, [stream], 0.2)
         assert stream.ready
-        pulse.stop()
+        own_pulse.stop()
         record(conn, [stream], 0.3)
         assert conn.failed and stream.failed and not stream.ready
     finally:
         conn.close()
     with pytest.raises(PulseError, match="no PulseAudio/PipeWire server answers"):
         PulseConnection(timeout_s=1.0)
-    pulse.start(attempts=2)

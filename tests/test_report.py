@@ -6,7 +6,7 @@ import copy
 import io
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
@@ -163,17 +163,23 @@ def test_warnings_and_optional_extras_render() -> None:
     assert "um ×4" in out
 
 
-def test_silent_call_renders_and_says_no_speech() -> None:
-    silent = stats(
+def silent_call(duration_s: float = 300.0) -> dict[str, Any]:
+    quiet = {"talk_s": 0.0, "longest_monologue_s": 0.0, "monologues": [], "backchannels": []}
+    return stats(
+        duration_s=duration_s,
         talk_ratio=None,
         patience_s=None,
         interactivity_per_min=0.0,
         interruptions=[],
-        rep={"talk_s": 0.0, "longest_monologue_s": 0.0, "monologues": [], "backchannels": []},
-        customer={"talk_s": 0.0, "longest_monologue_s": 0.0, "monologues": [], "backchannels": []},
+        rep=dict(quiet),
+        customer=dict(quiet),
         nudges=[],
         speech={"rep": [], "customer": []},
     )
+
+
+def test_silent_call_renders_and_says_no_speech() -> None:
+    silent = silent_call()
     for width in (80, 60):
         out = render(silent, width)
         assert "no speech" in out.lower()
@@ -182,10 +188,16 @@ def test_silent_call_renders_and_says_no_speech() -> None:
     assert len(tips) == 1 and "no speech" in tips[0].lower()
 
 
-def test_zero_duration_and_missing_speech_do_not_crash() -> None:
+def test_zero_duration_and_missing_speech_render_with_an_empty_strip() -> None:
     d = stats(duration_s=0.0)
     del d["speech"]
-    render(d)
+    out = render(d)
+    assert_fits(out, 80)
+    assert "Call report · 0:00" in out
+    strip = out[out.index("Who spoke when") :].splitlines()
+    rows = [line for line in strip if "You" in line or "Customer" in line]
+    assert len(rows) == 2
+    assert not any(mark in row for row in rows for mark in "█▓▒")  # no speech to place
 
 
 def test_width_60_fits() -> None:
@@ -389,5 +401,7 @@ def test_takeaways_always_one_to_three(d: dict[str, Any], targets: ReportTargets
 
 @settings(max_examples=60, deadline=None)
 @given(valid_stats(), _targets, st.integers(60, 140))
+# a call shorter than the strip has buckets: the bucket width underflowed to 0
+@example(silent_call(5e-324), TARGETS, 60)
 def test_report_renders_within_width(d: dict[str, Any], targets: ReportTargets, width: int) -> None:
     assert_fits(render(d, width, targets), width)

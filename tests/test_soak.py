@@ -9,22 +9,19 @@ statistics are the demo call's, times the number of repeats.
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from coach.config import Config, LiveConfig, TranscribeConfig
 from coach.live import DEMO_CALL, LiveOptions, SourceState, run_live
 from coach.pipeline import CallAnalyzer
+from tests.support.live_call import QUIET as CONFIG
+
+pytestmark = pytest.mark.soak
 
 HOURS = 8
-CONFIG = replace(
-    Config(),
-    live=LiveConfig(bell=False, desktop_notifications=False),
-    transcribe=TranscribeConfig(enabled=False),
-)
 
 
 def rss_mb() -> float:

@@ -16,7 +16,7 @@ from coach.config import Config
 from coach.pipeline import analyze_segments
 from coach.timeline import Side, Timeline
 from coach.timing import Timing
-from tests.streaming import stream_segments
+from tests.support.streaming import stream_segments
 
 
 def run(

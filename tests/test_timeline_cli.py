@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from coach.cli import app
 from coach.conformance import compare
-from tests.test_conformance import CASES, TIMELINES
+from tests.support.shared import require_cases
 
 runner = CliRunner()
 
@@ -20,9 +20,8 @@ def analyze(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.skipif(not CASES, reason=f"needs {TIMELINES}")
 def test_every_conformance_case_through_the_cli(tmp_path: Path) -> None:
-    for case in CASES:
+    for case in require_cases():
         path = tmp_path / f"{case['name']}.json"
         path.write_text(json.dumps({"duration_s": case["duration_s"], "speech": case["speech"]}))
         code, out, err = analyze("--timeline", str(path), "--json")

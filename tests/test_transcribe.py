@@ -8,6 +8,7 @@ locally, and fail in CI (``CI`` set), where `make test` installs both first.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -26,7 +27,7 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from coach.bench_transcribe import SCRIPT, espeak_call
+from bench.bench_transcribe import SCRIPT, espeak_call
 from coach.config import Config
 from coach.errors import CoachError
 from coach.lexicon import is_question
@@ -47,7 +48,7 @@ from coach.transcribe import (
     verify_model,
 )
 from coach.utterance_audio import AudioRing, Piece, UtteranceCutter
-from tests.synth import make_call
+from tests.support.synth import make_call
 
 RATE = 16000
 IN_CI = bool(os.environ.get("CI"))
@@ -358,7 +359,7 @@ def test_the_worker_drops_the_oldest_waiting_piece_and_counts_it() -> None:
     t0 = time.monotonic()
     for i in (2, 3, 4, 5):
         worker.submit(_piece(i))
-    assert time.monotonic() - t0 < 0.1  # submit never waits
+    assert time.monotonic() - t0 < 1.0  # submit never waits (the worker is held for 5 s)
     assert worker.dropped == 2
     dropped = worker.poll()
     assert [(r.seq, r.dropped) for r in dropped] == [(2, True), (3, True)]
@@ -572,7 +573,9 @@ def test_real_model_leaves_the_timeline_alone(
 ) -> None:
     _, stats = real_run
     plain = feed_all(CallAnalyzer(Config()), spoken_call)
-    ours, theirs = without_transcript_keys(stats), without_transcript_keys(plain)
+    # a deep copy: the module's other tests read the same stats
+    ours = copy.deepcopy(without_transcript_keys(stats))
+    theirs = without_transcript_keys(plain)
     for n in ours["nudges"] + theirs["nudges"]:
         if n["kind"] == "deepen":  # the quote and the question check are the point
             n.pop("text")

@@ -16,6 +16,7 @@ from coach.vad import (
     end_latency_ms,
     latency_bound_ms,
 )
+from tests.support.synth import pink
 
 SR = SAMPLE_RATE
 TOL_MS = 40
@@ -43,14 +44,6 @@ def vowel(seconds: float, f0: float = 125.0, level: float = 0.3, seed: int = 0) 
 def white(seconds: float, dbfs: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (rng.standard_normal(int(seconds * SR)) * 10 ** (dbfs / 20)).astype(np.float32)
-
-
-def pink(seconds: float, dbfs: float, seed: int) -> np.ndarray:
-    """Room-like noise, mostly low frequencies (as the eval calls' noise)."""
-    rng = np.random.default_rng(seed)
-    p = np.cumsum(rng.standard_normal(int(seconds * SR)))
-    p -= np.convolve(p, np.ones(800) / 800, "same")
-    return (p / np.std(p) * 10 ** (dbfs / 20)).astype(np.float32)
 
 
 def place(base: np.ndarray, at_s: float, sig: np.ndarray) -> np.ndarray:

@@ -53,6 +53,29 @@ def voice(seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
     return (0.25 * x * ramp).astype(np.float32)
 
 
+def pink(seconds: float, dbfs: float, seed: int | np.random.Generator) -> np.ndarray:
+    """Room-like noise, mostly low frequencies (as in the evaluation's calls), at
+    ``dbfs`` RMS; ``seed`` an int or a generator to draw from."""
+    rng = np.random.default_rng(seed)
+    p = np.cumsum(rng.standard_normal(round(seconds * RATE)))
+    p -= np.convolve(p, np.ones(800) / 800, "same")
+    return (p / (np.std(p) + 1e-12) * 10 ** (dbfs / 20)).astype(np.float32)
+
+
+def tone(
+    rate: int, seconds: float, burst: tuple[float, float, float], seed: int, amp: float = 0.5
+) -> np.ndarray:
+    """A faint seeded noise floor with one sine burst (start s, end s, Hz) of ``amp``."""
+    n = round(seconds * rate)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n) * 1e-4
+    start, end, hz = burst
+    a, b = round(start * rate), round(end * rate)
+    t = np.arange(b - a) / rate
+    x[a:b] += amp * np.sin(2 * np.pi * hz * t)
+    return x.astype(np.float32)
+
+
 def make_call(
     duration_s: float,
     rep: Sequence[tuple[float, float]],

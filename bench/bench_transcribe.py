@@ -1,6 +1,6 @@
 """`make bench`, transcription: speed, latency and memory of faster-whisper here.
 
-    python -m coach.bench_transcribe [--speed 1.0]
+    python -m bench.bench_transcribe [--speed 1.0]
 
 Builds a short sales call in memory with espeak-ng (rep questions, a recap, a
 customer story), then, with the configured model (tiny.en by default: `make
@@ -17,7 +17,7 @@ models`), measures in one process:
   utterances up to 15 s), pieces dropped by the worker, and capture blocks
   dropped because the pipeline fell behind (goal: none).
 
-:func:`run` returns the report lines (``coach.bench`` prints them).
+:func:`run` returns the report lines (``bench.bench`` prints them).
 """
 
 from __future__ import annotations

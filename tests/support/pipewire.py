@@ -11,6 +11,8 @@ PipeWire's own protocol, which keeps playing through such a restart.
 Everything lives under one directory (runtime dir, config, state, a private
 D-Bus); nothing in $HOME, nothing shared with another server. Used by the live
 tests and ``make bench``; installs nothing (scripts/install-system-deps.sh).
+The same face as :class:`tests.support.pulse.VirtualPulse` (``start``, ``stop``,
+``env``), so the live-call helpers take either.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from coach.bench_live import PulseUnavailable
+from tests.support.pulse import PulseUnavailable
 
 PROGRAMS = ("pipewire", "wireplumber", "pipewire-pulse", "pw-play", "dbus-daemon", "pactl")
 DEVICES_CONF = """\
@@ -182,32 +184,3 @@ class VirtualPipeWire:
                 os.kill(self._dbus_pid, signal.SIGTERM)
             self._dbus_pid = None
 
-
-def bench_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> list[str]:
-    """``make bench``: the bench call through PipeWire into ``coach start`` (VAD only),
-    its CPU beside PulseAudio's from the same run."""
-    from coach.bench_live import BENCH_CONFIG, live_call, nudge_latencies_ms
-
-    server = VirtualPipeWire(work / "pw")
-    try:
-        server.start()
-    except PulseUnavailable as e:
-        return [f"live on PipeWire: skipped: {e}"]
-    try:
-        out = work / "pw-call"
-        out.mkdir()
-        result = live_call(server, call, out, BENCH_CONFIG)  # type: ignore[arg-type]
-        version = (server._pactl("info") or "").partition("on PipeWire ")[2].rstrip(")")
-    finally:
-        server.stop()
-    ms = sorted(x for _, x in nudge_latencies_ms(result))
-    latency = (
-        f"nudge latency p50 {ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms "
-        f"({len(ms)}/{len(result.expected['nudges'])} matched)"
-        if ms else "no nudges matched"
-    )  # fmt: skip
-    return [
-        f"live on PipeWire {version} (pipewire-pulse, the same call, VAD only): daemon CPU "
-        f"{result.cpu_percent:.1f} % of one core while listening (PulseAudio: "
-        f"{pulseaudio_cpu_percent:.1f} %); {latency}"
-    ]

@@ -1,6 +1,6 @@
 """`make bench`: speed and memory, measured side by side in one run.
 
-    python -m coach.bench [--minutes 60] [--skip-live]
+    python -m bench.bench [--minutes 60] [--skip-live]
 
 Generates a two-channel call (the demo call's voices taking turns in room
 noise), writes it to a temporary FLAC (deleted afterwards; a benchmark fixture,
@@ -15,8 +15,8 @@ not anything the coach writes), then measures in the same run:
   webrtcvad and plain Silero as anchors.
 
 Goals: analysis >= 300x real time (stretch: 1000x) and <= 120 MB RSS. Then the live
-daemon's figures (coach.bench_live: nudge latency, CPU, RSS through a virtual
-PulseAudio) and transcription's (coach.bench_transcribe).
+daemon's figures (bench.bench_live: nudge latency, CPU, RSS through a virtual
+PulseAudio) and transcription's (bench.bench_transcribe).
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if not args.skip_live:
         try:
-            from coach import bench_live
+            from bench import bench_live
         except ImportError:
             print("\nlive daemon: not built yet")
         else:
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in bench_live.run():
                 print(line)
     if not args.skip_transcribe:
-        from coach import bench_transcribe
+        from bench import bench_transcribe
 
         print()
         for line in bench_transcribe.run():

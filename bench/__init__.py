@@ -1,0 +1,1 @@
+"""`make bench`: speed, latency and memory, kept out of the installed package."""
