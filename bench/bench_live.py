@@ -19,6 +19,7 @@ sound server's and PortAudio's transport, the VAD's settling and the loop.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -292,7 +293,8 @@ def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> lis
         out = work / "pw-call"
         out.mkdir()
         result = live_call(server, call, out, BENCH_CONFIG)  # type: ignore[arg-type]
-        version = (server._pactl("info") or "").partition("on PipeWire ")[2].rstrip(")")
+        found = re.search(r"on PipeWire ([\w.]+)", server._pactl("info") or "")
+        version = found.group(1) if found else "(version unknown)"
     finally:
         server.stop()
     ms = sorted(x for _, x in nudge_latencies_ms(result))
