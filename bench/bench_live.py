@@ -19,6 +19,7 @@ sound server's and PortAudio's transport, the VAD's settling and the loop.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,7 @@ def run() -> list[str]:
         except PulseUnavailable as e:
             return [f"live: skipped: {e}"]
         analyzer_cpu, feeds_per_s = analyzer_cpu_percent(call, work / "coach.toml")
+        pipewire = pipewire_lines(call, work, result.cpu_percent)
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -274,7 +276,38 @@ def run() -> list[str]:
         f"{_refresh_hz()} times a second, redrawn when it changes): {drawn.cpu_percent:.1f} %"
     )
     lines.append(f"live: daemon peak RSS {result.daemon.maxrss_kb / 1024:.0f} MB (target <= 80 MB)")
-    return lines
+    return lines + pipewire
+
+
+def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> list[str]:
+    """``make bench``: the bench call through PipeWire into ``coach start`` (VAD only),
+    its CPU beside PulseAudio's from the same run."""
+    from tests.support.pipewire import VirtualPipeWire
+
+    server = VirtualPipeWire(work / "pw")
+    try:
+        server.start()
+    except PulseUnavailable as e:
+        return [f"live on PipeWire: skipped: {e}"]
+    try:
+        out = work / "pw-call"
+        out.mkdir()
+        result = live_call(server, call, out, BENCH_CONFIG)  # type: ignore[arg-type]
+        found = re.search(r"on PipeWire ([\w.]+)", server._pactl("info") or "")
+        version = found.group(1) if found else "(version unknown)"
+    finally:
+        server.stop()
+    ms = sorted(x for _, x in nudge_latencies_ms(result))
+    latency = (
+        f"nudge latency p50 {ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms "
+        f"({len(ms)}/{len(result.expected['nudges'])} matched)"
+        if ms else "no nudges matched"
+    )  # fmt: skip
+    return [
+        f"live on PipeWire {version} (pipewire-pulse, the same call, VAD only): daemon CPU "
+        f"{result.cpu_percent:.1f} % of one core while listening (PulseAudio: "
+        f"{pulseaudio_cpu_percent:.1f} %); {latency}"
+    ]
 
 
 if __name__ == "__main__":

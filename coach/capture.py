@@ -8,12 +8,17 @@ drains the queue and an :class:`Aligner` lays each side's samples end to end
 on the call's time axis, so audio time comes from sample counts, never from
 PortAudio's ADC timestamps (unusable through PulseAudio: jumps of 120-490 ms).
 The wall clock only anchors the call's start and detects audio that was lost
-(a stalled or reopened stream): then the gap is filled with silence.
+(a stalled or reopened stream): then the gap is filled with silence. The first
+audio of a reopened stream is always placed by the wall clock, so after any
+reopen or move both sides stay aligned.
 
 A side that is lost (its device gone, the sound server dead) is filled with
 silence so the other side keeps going; it is reopened every
 :data:`REOPEN_EVERY_S`. Both sides gone for :data:`BOTH_LOST_END_S` ends the
-call. Nothing is ever written to disk and every buffer is bounded.
+call. A side on a default device moves when the user picks another default
+(an input that can tell, ``moved``: the native PulseAudio one). Each move, and
+each side back after a gap, is said once (``notices``). Nothing is ever written
+to disk and every buffer is bounded.
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ state, a cost worth paying ten times a second, not with every block."""
 BOTH_LOST_END_S = 30.0
 
 NO_AUDIO_WARN_S = 3.0
+NOTICE_HOLD_S = 8.0
+"""How long a change of device ("customer audio now from ...") stays on the panel."""
+BACK_NOTICE_MIN_S = 0.5
+"""A side back after a gap at least this long says so ("mic back after 3.3 s")."""
 
 _ENV_LOCK = threading.Lock()
 """``PULSE_SOURCE`` is process-wide: one stream opens at a time."""
@@ -80,6 +89,8 @@ class SourceState:
     """Per side: drops, overflows, reopens, silence filled (extra stats keys)."""
     report_warnings: tuple[str, ...] = ()
     """What the post-call report should say about the capture."""
+    notices: tuple[tuple[float, str], ...] = ()
+    """Every change of the devices so far, once each: (call time in s, what happened)."""
 
 
 class Aligner:
@@ -127,13 +138,16 @@ class Aligner:
     def _wall_frames(self, t: float) -> int:
         return round((t - self.t0) * self.rate_hz)
 
-    def push(self, side: int, x: np.ndarray, t: float) -> None:
-        """Side ``side``'s next block, delivered at wall time ``t``."""
+    def push(self, side: int, x: np.ndarray, t: float, fresh: bool = False) -> int:
+        """Side ``side``'s next block, delivered at wall time ``t``; returns the frames
+        of silence put before it. ``fresh``: the first block of a reopened stream,
+        whose audio follows the old stream's by the wall clock, not by count."""
         n = len(x)
         start = self.pos[side]
         wall_start = self._wall_frames(t) - n
-        if wall_start - start > self.resync_frames:
+        if wall_start - start > (0 if fresh else self.resync_frames):
             start = wall_start  # audio was lost: place this block by the clock
+        lost = start - self.pos[side]
         if start < self.emitted:  # that time was already handed out as silence
             cut = min(n, self.emitted - start)
             self.late_dropped[side] += cut
@@ -147,6 +161,7 @@ class Aligner:
             self._append(side, x)
         self.pos[side] = start + len(x)
         self.last_push[side] = t
+        return lost
 
     def _append(self, side: int, x: np.ndarray) -> None:
         self.pending[side].append(x)
@@ -217,6 +232,8 @@ class SideHealth:
     dropped_blocks: int = 0
     overflows: int = 0
     reopens: int = 0
+    switches: int = 0
+    """Moves to a new default device (not failures)."""
 
 
 class SideStream:
@@ -413,6 +430,14 @@ class LiveCapture:
         self._started_at = 0.0
         self._next_watch = 0.0
         self._want = 0
+        self._placed = [0, 0]
+        """Per side, the stream generation the aligner has had blocks from."""
+        self._back = [False, False]
+        """Per side: a reopened stream whose return is not announced yet."""
+        self.notices: list[tuple[float, str]] = []
+        self.realigned: list[int] = []
+        """Call frames from which a reopened stream's audio is placed."""
+        self._notice_until = 0.0
 
     # -- Source protocol -----------------------------------------------------------
     @property
@@ -488,6 +513,7 @@ class LiveCapture:
                 "dropped_blocks": h.dropped_blocks,
                 "overflows": h.overflows,
                 "reopens": h.reopens,
+                "switches": h.switches,
                 "silence_filled_s": round(filled_s, 3),
                 "late_dropped_s": round(late_s, 3),
             }
@@ -501,11 +527,14 @@ class LiveCapture:
                     f"{h.dropped_blocks} blocks of the {role} were dropped: the computer "
                     "was too busy to keep up"
                 )
+        if self.notices and now < self._notice_until:
+            status.insert(0, self.notices[-1][1])
         return SourceState(
             status=tuple(status),
             warnings=tuple(warnings),
             counters=counters,
             report_warnings=tuple(report),
+            notices=tuple(self.notices),
         )
 
     # -- internals ------------------------------------------------------------------
@@ -523,11 +552,46 @@ class LiveCapture:
             if all(h.delivered for h in self.health):
                 # both deliver: the call starts now; earlier audio is discarded
                 self.aligner = Aligner(t, grid_frames=self.grid_frames)
+                self._placed = [s.generation for s in self.sides]
             return
-        self.aligner.push(side, np.frombuffer(data, np.float32), t)
+        fresh = generation != self._placed[side]
+        self._placed[side] = generation
+        was = max(self.aligner.pos[side], self.aligner.emitted)
+        lost = self.aligner.push(side, np.frombuffer(data, np.float32), t, fresh=fresh)
+        if fresh:  # the sides relate anew from here (CallAnalyzer.realign)
+            self.realigned.append(max(was, self.aligner.pos[side] - len(data) // 4))
+        if fresh and self._back[side]:
+            self._back[side] = False
+            if lost >= BACK_NOTICE_MIN_S * SAMPLE_RATE_HZ:
+                self._notice(f"{_side_words(stream.choice.role)} back after "
+                             f"{lost / SAMPLE_RATE_HZ:.1f} s", t)  # fmt: skip
+
+    def _notice(self, text: str, now: float) -> None:
+        at_s = 0.0 if self.aligner is None else self.aligner.emitted / SAMPLE_RATE_HZ
+        self.notices.append((round(at_s, 3), text))
+        self._notice_until = now + NOTICE_HOLD_S
+
+    def _follow(self, now: float) -> None:
+        """Move the sides that follow a default device to the one the user chose now."""
+        moved = getattr(self.input, "moved", None)
+        if moved is None:
+            return
+        for side, choice, name, reopen in moved():
+            s = self.sides[side]
+            before, s.choice = s.choice.label, choice
+            if reopen:
+                try:
+                    s.open()
+                except CoachError:
+                    s.close()  # lost: reopened from the defaults as they are then
+                    continue
+            if choice.label != before:  # not when only put back where it was
+                self.health[side].switches += 1
+                self._notice(f"{_side_words(choice.role)} now from {name}", now)
 
     def _watch(self, now: float) -> None:
         """Notice lost sides, reopen them now and then, end when both are gone too long."""
+        self._follow(now)
         for i, s in enumerate(self.sides):
             heard = s.opened_at if s.last_block_t is None else s.last_block_t
             stalled = s.stream is not None and now - heard > STALL_REOPEN_S
@@ -572,3 +636,9 @@ class LiveCapture:
             s.close()
             return
         self.health[side].reopens += 1
+        self._back[side] = True
+
+
+def _side_words(role: str) -> str:
+    """How the rep knows each side: their "mic", and the call's "customer audio"."""
+    return "mic" if role == "mic" else "customer audio"

@@ -246,8 +246,8 @@ EventsOpt = Annotated[
     str | None,
     typer.Option(
         "--events",
-        help="'-': newline-delimited JSON events on stdout (listening, nudge, stats); a deepen "
-        "nudge's text quotes the customer unless live.event_quotes = false.",
+        help="'-': newline-delimited JSON events on stdout (listening, nudge, device, stats); "
+        "a deepen nudge's text quotes the customer unless live.event_quotes = false.",
     ),
 ]
 NoPanelOpt = Annotated[bool, typer.Option("--no-panel", help="Don't draw the live panel.")]

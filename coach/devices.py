@@ -63,6 +63,9 @@ class DeviceChoice:
     """PulseAudio source to select with ``PULSE_SOURCE`` while opening ``device``."""
     why: str = ""
     """How it was chosen: "--mic", "audio.loopback", "default input", ..."""
+    follows: str = ""
+    """"sink": the default sink's monitor, "source": the default source, each
+    followed when the user changes it (native API only); "": named, never moved."""
 
 
 def load_sounddevice() -> ModuleType:
@@ -274,11 +277,11 @@ def choose_pulse(
         if role == "mic":
             source = default_source()
             label = source or "default source"
-            return DeviceChoice(role, label, None, None, "default input")
+            return DeviceChoice(role, label, None, None, "default input", follows="source")
         monitor = default_sink_monitor()
         if monitor is None:
             return None
-        return DeviceChoice(role, monitor, None, monitor, "default sink's monitor")
+        return DeviceChoice(role, monitor, None, monitor, "default sink's monitor", follows="sink")
     want = spec.casefold()
     matched = [s for s in sources if s.casefold() == want] or [
         s for s in sources if want in s.casefold()

@@ -282,6 +282,17 @@ class LeakGate:
             return None
         return (self.subframes - len(self._M) + self._hop) * SUB
 
+    def forget(self) -> None:
+        """The two sides were realigned (a device reopened or moved): the evidence
+        gathered so far relates the mic to the loopback at a delay that may no
+        longer hold. The detector's window starts again from what follows; the
+        gate keeps its state until the new evidence decides (as at a call's start)."""
+        self._ring[:] = 0
+        self._hring[:] = 0
+        self._total = np.zeros_like(self._total)
+        self._htotal = np.zeros_like(self._htotal)
+        self._pos = 0
+
     # -- public ---------------------------------------------------------------
     def feed(self, mic: np.ndarray, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Take the next samples of both sides (1-D, same length, float, 16 kHz).

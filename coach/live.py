@@ -17,7 +17,8 @@ nudges are exactly those of ``coach analyze`` on the same audio. Around it:
   config; a cue held for the rep's pause is a quiet marker on the panel only;
 - ``--events``: newline-delimited JSON, flushed at once: ``listening``, each
   ``nudge`` as it falls due, a ``cue`` when the budget holds, shows or hides
-  it, ``stats`` at the end;
+  it, ``device`` when the capture moves to another device or a lost one comes
+  back, ``stats`` at the end;
 - the customer's words (the ``deepen`` quote) go where :func:`nudge_texts`
   says: on the panel, in ``--events`` unless ``live.event_quotes = false``, in a
   desktop notification only with ``live.notification_quotes = true``, and
@@ -505,6 +506,10 @@ def run_live(
     reason = "stopped"
     announced = False
     warned: tuple[str, ...] = ()
+    notices: list[tuple[float, str]] = getattr(source, "notices", [])
+    told = 0
+    realigned: list[int] = getattr(source, "realigned", [])
+    realigns = 0
     source.start()
     try:
         with stop, _panel(options.panel) as live:
@@ -525,6 +530,14 @@ def run_live(
                     announced = True
                     events.emit("listening")
                     say("listening")
+                while len(realigned) > realigns:  # before the blocks that follow it
+                    analyzer.realign(realigned[realigns])
+                    realigns += 1
+                while len(notices) > told:  # a device changed or came back: once each
+                    at_s, text = notices[told]
+                    told += 1
+                    events.emit("device", t=at_s, text=text)
+                    say(text)
                 if blocks:
                     gathered.extend(blocks)
                     have = analyzer.samples + sum(b.shape[1] for b in gathered)

@@ -115,6 +115,7 @@ class CallAnalyzer:
         self.echo: LeakGate | None = None if mode == "off" else LeakGate(mode, echo)
         """The mic side's leak gate (coach/echo.py); None when echo_cancellation is off."""
         self.samples = 0
+        self._realign: list[int] = []
         self.frame_samples = setup.frame_ms * SAMPLE_RATE // 1000
         self._lazy_samples = _lazy_step_ms(timing, setup) * SAMPLE_RATE // 1000
 
@@ -123,8 +124,30 @@ class CallAnalyzer:
         """Audio time fed so far."""
         return self.samples * 1000 // SAMPLE_RATE
 
+    def realign(self, at_samples: int) -> None:
+        """The live capture realigned the two sides from this sample of the call on
+        (a device reopened or moved): the estimates that relate one side to the
+        other (the leak gate's delay and correlation) start again from there."""
+        self._realign.append(at_samples)
+
     def feed(self, block: np.ndarray) -> list[Nudge]:
         """Process one block; return the nudges that became due."""
+        nudges: list[Nudge] = []
+        while self._realign:  # cut the block where the sides were realigned
+            cut = self._realign[0] - self.samples
+            if cut >= block.shape[1]:
+                break
+            if cut > 0:
+                nudges += self._feed(block[:, :cut])
+                block = block[:, cut:]
+            self._realign.pop(0)
+            if self.echo is not None:
+                self.echo.forget()
+        if block.shape[1] or not nudges:
+            nudges += self._feed(block)
+        return nudges
+
+    def _feed(self, block: np.ndarray) -> list[Nudge]:
         self.samples += block.shape[1]
         if self.transcription is not None:
             self.transcription.audio(block)

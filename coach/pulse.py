@@ -15,7 +15,9 @@ looks a second, of which 0.2 % is waking up. The same loop written in C costs
 0.45 %.
 
 Only what recording needs is bound: connect a context, open record streams
-(float32, 16 kHz mono, the server resamples), peek/drop, states and errors.
+(float32, 16 kHz mono, the server resamples), peek/drop, states and errors,
+and the server's events, to know its default sink and source as the user
+changes them (headphones plugged in: ``pactl set-default-sink`` does the same).
 libpulse ships with every PulseAudio and PipeWire desktop (``libpulse0``;
 ``pipewire-pulse`` speaks the same protocol). When it cannot be loaded the
 caller falls back to PortAudio.
@@ -44,8 +46,15 @@ _STREAM_READY, _STREAM_FAILED, _STREAM_TERMINATED = 2, 3, 4
 _SAMPLE_FLOAT32LE = 5
 _CONTEXT_NOAUTOSPAWN = 1
 _STREAM_ADJUST_LATENCY = 0x2000
+_STREAM_DONT_MOVE = 0x0200
 ERR_NOENTITY = 5
 """pa_context_errno() for a source that does not exist."""
+# pulse/def.h: what to be told about, and what an event is about
+_MASK_SINK, _MASK_SOURCE, _MASK_SERVER = 0x1, 0x2, 0x80
+_FACILITY_MASK, _FACILITY_SERVER = 0x0F, 7
+_TYPE_MASK, _TYPE_CHANGE = 0x30, 0x10
+DEFAULTS_WAIT_S = 0.5
+"""How long a look at the server's defaults may take (a round trip: ~1 ms)."""
 
 _vp, _cp, _ci, _u32 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint32
 
@@ -67,6 +76,31 @@ class _BufferAttr(ctypes.Structure):
         ("minreq", _u32),
         ("fragsize", _u32),
     ]
+
+
+class _ServerInfo(ctypes.Structure):
+    """The head of pa_server_info, up to the default devices' names."""
+
+    _fields_ = [
+        ("user_name", _cp),
+        ("host_name", _cp),
+        ("server_version", _cp),
+        ("server_name", _cp),
+        ("sample_spec", _SampleSpec),
+        ("default_sink_name", _cp),
+        ("default_source_name", _cp),
+    ]
+
+
+class _DeviceInfo(ctypes.Structure):
+    """The head shared by pa_sink_info and pa_source_info: name, index, description."""
+
+    _fields_ = [("name", _cp), ("index", _u32), ("description", _cp)]
+
+
+_SUBSCRIBE_CB = ctypes.CFUNCTYPE(None, _vp, _ci, _u32, _vp)
+_SERVER_INFO_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_ServerInfo), _vp)
+_DEVICE_INFO_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_DeviceInfo), _ci, _vp)
 
 
 class PulseUnavailable(Exception):
@@ -113,6 +147,21 @@ class _Lib:
         self.stream_drop = fn("pa_stream_drop", _ci, _vp)
         self.stream_disconnect = fn("pa_stream_disconnect", _ci, _vp)
         self.stream_unref = fn("pa_stream_unref", None, _vp)
+        self.stream_get_device_name = fn("pa_stream_get_device_name", _cp, _vp)
+        self.context_set_subscribe_callback = fn(
+            "pa_context_set_subscribe_callback", None, _vp, _SUBSCRIBE_CB, _vp
+        )
+        self.context_subscribe = fn("pa_context_subscribe", _vp, _vp, _u32, _vp, _vp)
+        self.context_get_server_info = fn(
+            "pa_context_get_server_info", _vp, _vp, _SERVER_INFO_CB, _vp
+        )
+        self.context_get_sink_info_by_name = fn(
+            "pa_context_get_sink_info_by_name", _vp, _vp, _cp, _DEVICE_INFO_CB, _vp
+        )
+        self.context_get_source_info_by_name = fn(
+            "pa_context_get_source_info_by_name", _vp, _vp, _cp, _DEVICE_INFO_CB, _vp
+        )
+        self.operation_unref = fn("pa_operation_unref", None, _vp)
 
 
 _LIB: _Lib | None = None
@@ -137,7 +186,9 @@ class PulseError(CoachError):
 class RecordStream:
     """One record stream on a :class:`PulseConnection`; read by the connection's ``pump``."""
 
-    def __init__(self, conn: PulseConnection, source: str | None, name: str) -> None:
+    def __init__(
+        self, conn: PulseConnection, source: str | None, name: str, pinned: bool = False
+    ) -> None:
         self.conn = conn
         self.source = source
         lib = conn.lib
@@ -159,7 +210,10 @@ class RecordStream:
         self._drop_addr = ctypes.cast(lib.stream_drop, _vp).value or 0
         self.native = _drain is not None
         """Drain in C (True when coach._pulse_drain was built); tests switch it off."""
-        if lib.stream_connect_record(self._ptr, dev, ctypes.byref(attr), _STREAM_ADJUST_LATENCY):
+        # pinned: a source that goes away ends the stream (a lost device), rather
+        # than the server moving it to another source without a word
+        flags = _STREAM_ADJUST_LATENCY | (_STREAM_DONT_MOVE if pinned else 0)
+        if lib.stream_connect_record(self._ptr, dev, ctypes.byref(attr), flags):
             err = conn.error(f"cannot record from {source or 'the default source'}")
             self.close()
             raise err
@@ -175,6 +229,14 @@ class RecordStream:
     @property
     def failed(self) -> bool:
         return self.state in (_STREAM_FAILED, _STREAM_TERMINATED) or self.conn.failed
+
+    @property
+    def device(self) -> str | None:
+        """The source this stream records from now (the server may have moved it)."""
+        if not self._ptr or not self.ready:
+            return None
+        name = self.conn.lib.stream_get_device_name(self._ptr)
+        return None if not name else name.decode(errors="replace")
 
     def read(self) -> bytes:
         """Everything this stream has received (float32 mono, 16 kHz); b"" if nothing.
@@ -218,6 +280,15 @@ class PulseConnection:
     ) -> None:
         self.lib = load()
         self.clock = clock
+        self.defaults: tuple[str | None, str | None] = (None, None)
+        """The server's default sink and source, kept current by ``watch_defaults``."""
+        self._watching = False
+        self._defaults_stale = False
+        # ctypes callbacks made once: libpulse may call them as long as the context lives
+        self._replies: list[Any] = []
+        self._on_server = _SERVER_INFO_CB(self._server_reply)
+        self._on_device = _DEVICE_INFO_CB(self._device_reply)
+        self._on_event: Any = None
         self.mainloop: int | None = self.lib.mainloop_new()
         self.context: int | None = self.lib.context_new(
             self.lib.mainloop_get_api(self.mainloop), app_name.encode()
@@ -265,9 +336,10 @@ class PulseConnection:
                 break
         return done()
 
-    def open(self, source: str | None, name: str) -> RecordStream:
-        """A record stream from ``source`` (None: the default source), once it is ready."""
-        stream = RecordStream(self, source, name)
+    def open(self, source: str | None, name: str, pinned: bool = False) -> RecordStream:
+        """A record stream from ``source`` (None: the default source), once it is ready;
+        ``pinned``: never moved to another source by the server."""
+        stream = RecordStream(self, source, name, pinned)
         if not self.wait(lambda: stream.ready or stream.failed, CONNECT_TIMEOUT_S):
             stream.close()
             raise PulseError(f"{source or 'the default source'} did not start in time")
@@ -284,6 +356,65 @@ class PulseConnection:
         iterate, ml = self.lib.mainloop_iterate, self.mainloop
         while iterate(ml, 0, None) > 0:
             pass
+        if self._defaults_stale:
+            self._refresh_defaults()
+
+    def watch_defaults(self) -> None:
+        """Keep ``defaults`` current: the server tells of each change of its
+        defaults (a server event), and of devices coming and going."""
+        if self._watching or not self.ready:
+            return
+        self._watching = True
+
+        def on_event(_c: Any, kind: int, _idx: int, _u: Any) -> None:
+            # a device's volume or state changes often; only these can move a default
+            facility, what = kind & _FACILITY_MASK, kind & _TYPE_MASK
+            if facility == _FACILITY_SERVER or what != _TYPE_CHANGE:
+                self._defaults_stale = True
+
+        self._on_event = _SUBSCRIBE_CB(on_event)
+        self.lib.context_set_subscribe_callback(self.context, self._on_event, None)
+        self._run(self.lib.context_subscribe(
+            self.context, _MASK_SINK | _MASK_SOURCE | _MASK_SERVER, None, None
+        ))  # fmt: skip
+        self._refresh_defaults()
+
+    def _refresh_defaults(self) -> None:
+        self._defaults_stale = False
+        got = self._replies = []
+        self._run(self.lib.context_get_server_info(self.context, self._on_server, None),
+                  lambda: bool(got))  # fmt: skip
+        if got:
+            self.defaults = got[0]
+
+    def describe(self, kind: str, name: str) -> str | None:
+        """A sink's or source's description ("Headphones"), or None."""
+        got = self._replies = []
+        ask = (
+            self.lib.context_get_sink_info_by_name
+            if kind == "sink"
+            else self.lib.context_get_source_info_by_name
+        )
+        self._run(ask(self.context, name.encode(), self._on_device, None), lambda: bool(got))
+        return got[0] if got else None
+
+    def _server_reply(self, _c: Any, info: Any, _u: Any) -> None:
+        if info:
+            sink, source = info.contents.default_sink_name, info.contents.default_source_name
+            self._replies.append((sink.decode() if sink else None,
+                                  source.decode() if source else None))  # fmt: skip
+
+    def _device_reply(self, _c: Any, info: Any, eol: int, _u: Any) -> None:
+        if info and eol == 0 and info.contents.description:
+            self._replies.append(info.contents.description.decode(errors="replace"))
+
+    def _run(self, op: int | None, done: Callable[[], bool] | None = None) -> None:
+        """Wait (briefly) for an operation's answer, then let it go."""
+        if not op:
+            return
+        if done is not None:
+            self.wait(lambda: done() or self.failed, DEFAULTS_WAIT_S)
+        self.lib.operation_unref(op)
 
     def close(self) -> None:
         context, self.context = self.context, None

@@ -7,12 +7,17 @@ connection when the audio it wants next should have arrived (``due``) and takes
 whatever both streams received since.
 And one connection serves both sides, so a dead server is noticed on both at
 once and one reconnect brings both back.
+
+A side on a default device (``DeviceChoice.follows``: no device named) follows
+the default: the connection hears from the server when the user picks another
+sink or source, and ``moved`` tells the capture to reopen that side there.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from coach.devices import HOW_TO_PICK, DeviceChoice
 from coach.errors import CoachError
@@ -44,6 +49,8 @@ class PulseSide:
         server, which the aligner sees as a gap in the sample count."""
         self.last_block_t: float | None = None
         self.opened_at = 0.0
+        self.device: str | None = None
+        """The source the stream records from, as last known (opened, or moved by the server)."""
 
     def open(self) -> None:
         self.close()
@@ -52,9 +59,13 @@ class PulseSide:
         self.opened_at = self.owner.clock()
         conn = self.owner.connection(self.choice)
         try:
-            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}")
+            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}",
+                                    pinned=not self.choice.follows)  # fmt: skip
         except PulseError as e:
             raise open_error(e, self.choice) from None
+        self.device = self.stream.device
+        if self.choice.follows:
+            conn.watch_defaults()
 
     def close(self) -> None:
         stream, self.stream = self.stream, None
@@ -124,6 +135,34 @@ class PulseInput:
                 if data:
                     items.append((s.side, s.generation, now, data))
         return items
+
+    def moved(self) -> list[tuple[int, DeviceChoice, str, bool]]:
+        """Sides that follow a default (``DeviceChoice.follows``) which names another
+        device now: (side, the device, its description, whether to reopen there --
+        not when the server has moved the stream itself, as PipeWire does)."""
+        conn = self.conn
+        if conn is None or not conn.ready:
+            return []
+        sink, source = conn.defaults
+        out = []
+        for s in self.sides:
+            if s.stream is None or s.device is None:
+                continue
+            if s.choice.follows == "sink" and sink is not None:
+                want, kind, device = f"{sink}.monitor", "sink", sink
+            elif s.choice.follows == "source" and source is not None:
+                want, kind, device = source, "source", source
+            else:
+                continue
+            # where it records now: a server may move a stream itself
+            current = s.stream.device or s.device
+            if want != s.device or want != current:
+                name = conn.describe(kind, device) or device
+                choice = replace(s.choice, label=want, pulse_source=want)
+                out.append((s.side, choice, name, want != current))
+                if want == current:
+                    s.device = want
+        return out
 
     def reset(self) -> bool:
         """Nothing is open: drop the connection, the next open makes a new one."""

@@ -4,6 +4,11 @@
 #   libportaudio2       sounddevice (live capture)
 #   libasound2-plugins  ALSA -> PulseAudio bridge
 #   pulseaudio, pulseaudio-utils   sound server and pactl/parec/paplay (live tests)
+#   pipewire, pipewire-bin, pipewire-pulse, wireplumber, libspa-0.2-modules, dbus
+#                       the other sound server (most current desktops): the live
+#                       tests run on both. Not pipewire-alsa: it would make
+#                       PipeWire the whole machine's ALSA default. Installing
+#                       pipewire-pulse can remove pulseaudio: it is put back after.
 #   espeak-ng, sox      synthetic speech and audio tools for tests
 #   libsndfile1         soundfile (decoding WAV/FLAC/OGG)
 #   strace              the privacy tests watch every file and socket
@@ -16,7 +21,8 @@
 set -euo pipefail
 
 PACKAGES=(libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox libsndfile1 strace
-          gcc libc6-dev python3-dev)
+          gcc libc6-dev python3-dev
+          pipewire pipewire-bin pipewire-pulse wireplumber libspa-0.2-modules dbus)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-system-deps: not a Debian/Ubuntu system; make sure these are installed:" \
@@ -52,3 +58,8 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+# pipewire-pulse may have taken pulseaudio's place: both are wanted
+if [[ $(dpkg-query -W -f='${Status}' pulseaudio 2>/dev/null || true) != *"install ok installed"* ]]; then
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends pulseaudio
+fi

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.ci import IN_CI
+from tests.support.pipewire import VirtualPipeWire
 from tests.support.pulse import PulseUnavailable, VirtualPulse
 
 # Property tests: in CI each test draws from a seed fixed by its own source
@@ -43,7 +44,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 # test-fast` runs everything without them. A test that asks for one of these
 # fixtures is marked by that alone.
 NEEDS = ("pulse", "strace", "model", "soak")
-NEED_OF_FIXTURE = {"pulse": "pulse", "own_pulse": "pulse", "real_model": "model"}
+NEED_OF_FIXTURE = {
+    "pulse": "pulse", "own_pulse": "pulse", "pipewire": "pulse", "real_model": "model"
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -106,5 +109,25 @@ def own_pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPulse
     """A virtual PulseAudio of the test's own, for a test that stops or restarts
     it: the module's shared server is never touched, whatever the order."""
     server = _started_pulse(tmp_path_factory.mktemp("own-pulse"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pipewire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualPipeWire]:
+    """The virtual PipeWire (tests/support/pipewire.py) shared by one test module's
+    tests; skips only where PipeWire is not installed, and with CI=true fails instead."""
+    if shutil.which("pipewire") is None or shutil.which("pw-play") is None:
+        reason = "PipeWire is not installed (bash scripts/install-system-deps.sh)"
+        if IN_CI:
+            pytest.fail(f"CI must run the tests that record for real: {reason}")
+        pytest.skip(reason)
+    server = VirtualPipeWire(tmp_path_factory.mktemp("pw"))
+    try:
+        server.start(attempts=2)
+    except PulseUnavailable as e:
+        if IN_CI:
+            pytest.fail(str(e))
+        pytest.skip(str(e))
     yield server
     server.stop()

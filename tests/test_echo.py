@@ -297,3 +297,23 @@ def test_says_where_the_mic_goes_on_next() -> None:
             at_hops += len(mic) > 0
         released += len(mic)
     assert waits > 20 and at_hops > 2 and straight > 100  # held at first; decided: straight
+
+
+@pytest.mark.parametrize("forget", [True, False])
+def test_a_realignment_makes_it_measure_the_delay_again(forget: bool) -> None:
+    """A reopened device can put the leak at another delay: after ``forget`` the
+    delay is the new one within seconds; without it the old evidence still rules."""
+    x, _ = conversation(60, seed=3)
+    half = 30 * RATE
+    x[0, :half] += plain_leak(x[1], -15, 60)[:half]
+    x[0, half:] += plain_leak(x[1], -15, 200)[half:]
+    gate = LeakGate("auto")
+    for i in range(0, half, 320):
+        gate.feed(x[0, i : i + 320], x[1, i : i + 320])
+    assert gate.engaged and gate.delay_ms is not None and abs(gate.delay_ms - 60) <= 10
+    if forget:
+        gate.forget()
+    for i in range(half, half + 12 * RATE, 320):
+        gate.feed(x[0, i : i + 320], x[1, i : i + 320])
+    assert gate.delay_ms is not None
+    assert (abs(gate.delay_ms - 200) <= 10) == forget, gate.delay_ms

@@ -771,6 +771,8 @@ def test_blocks_end_on_whole_vad_frames_and_the_shortfall_is_known() -> None:
 class FakeRecord:
     def __init__(self, conn: FakeConnection, source: str | None) -> None:
         self.conn, self.source, self.queued, self.closed = conn, source, b"", False
+        self.device = source or conn.defaults[1]
+        self.pinned = False
 
     @property
     def ready(self) -> bool:
@@ -794,10 +796,23 @@ class FakeConnection:
         self.pumps = 0
         self.streams: list[FakeRecord] = []
         self.closed = False
+        self.defaults: tuple[str | None, str | None] = ("coach_spk", "coach_mic")
+        self.watched = False
         FakeConnection.made.append(self)
 
-    def open(self, source: str | None, name: str) -> FakeRecord:
+    @property
+    def ready(self) -> bool:
+        return not self.failed
+
+    def watch_defaults(self) -> None:
+        self.watched = True
+
+    def describe(self, kind: str, name: str) -> str:
+        return f"{name} ({kind})"
+
+    def open(self, source: str | None, name: str, pinned: bool = False) -> FakeRecord:
         stream = FakeRecord(self, source)
+        stream.pinned = pinned
         self.streams.append(stream)
         return stream
 
@@ -808,11 +823,13 @@ class FakeConnection:
         self.closed = True
 
 
-def pulse_capture(clock: FakeClock) -> tuple[LiveCapture, Any]:
+def pulse_capture(
+    clock: FakeClock, mic: DeviceChoice = MIC, loopback: DeviceChoice = LOOPBACK
+) -> tuple[LiveCapture, Any]:
 
     FakeConnection.made = []
     src = PulseInput(clock=clock, connect=FakeConnection)  # type: ignore[arg-type]
-    cap = LiveCapture(MIC, LOOPBACK, source_input=src, clock=clock, sleep=clock.sleep,
+    cap = LiveCapture(mic, loopback, source_input=src, clock=clock, sleep=clock.sleep,
                       grid_frames=480)
     cap.start()
     return cap, src
@@ -855,6 +872,134 @@ def test_native_pulse_capture_sleeps_until_the_audio_the_loop_wants_next() -> No
     assert cap.read(1.0) == []  # asleep until the six frames should be here
     assert conn.pumps == pumps + 1
     assert clock.now - t0 == pytest.approx(6 * 0.03 + MARGIN_S, abs=1e-6)
+
+
+DEFAULT_MIC = DeviceChoice("mic", "coach_mic", None, None, "default input", follows="source")
+DEFAULT_LOOPBACK = DeviceChoice(
+    "loopback", "coach_spk.monitor", None, "coach_spk.monitor", "default sink's monitor",
+    follows="sink",
+)
+
+
+def feed_both(conn: FakeConnection, clock: FakeClock, seconds: float, level: float = 0.0) -> None:
+    """Each open stream receives ``seconds`` of audio, delivered over that much time."""
+    for _ in range(round(seconds / 0.03)):
+        clock.now += 0.03
+        for s in conn.streams:
+            if not s.closed:
+                s.queued += np.full(480, level, np.float32).tobytes()
+
+
+def test_a_default_sink_changed_mid_call_moves_the_loopback_to_its_monitor_once() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    assert conn.watched  # the server is asked to tell of changes to its defaults
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    assert cap.listening
+    old_lb = conn.streams[1]
+    conn.defaults = ("coach_headphones", "coach_mic")  # headphones plugged in
+    clock.now += 0.2
+    cap.read(0.0)
+    assert old_lb.closed and conn.streams[-1].source == "coach_headphones.monitor"
+    assert len(conn.streams) == 3  # the mic, following the default source, stays
+    assert cap.notices == [(0.0, "customer audio now from coach_headphones (sink)")]
+    assert "customer audio now from coach_headphones (sink)" in cap.state().status
+    for _ in range(5):  # said once, moved once
+        feed_both(conn, clock, 0.3)
+        cap.read(0.0)
+    assert len(conn.streams) == 3 and len(cap.notices) == 1
+    counters = cap.state().counters["loopback"]
+    assert (counters["device"], counters["switches"], counters["reopens"]) == (
+        "coach_headphones.monitor", 1, 0,
+    )
+
+
+def test_a_default_source_changed_mid_call_moves_the_mic() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.defaults = ("coach_spk", "coach_headset_mic")
+    clock.now += 0.2
+    cap.read(0.0)
+    assert conn.streams[0].closed and conn.streams[-1].source == "coach_headset_mic"
+    assert cap.notices[-1][1] == "mic now from coach_headset_mic (source)"
+
+
+def test_devices_the_user_named_are_never_moved_to_a_new_default() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock)  # both named
+    conn = FakeConnection.made[0]
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.defaults = ("coach_headphones", "coach_headset_mic")
+    feed_both(conn, clock, 1.0)
+    cap.read(0.0)
+    assert len(conn.streams) == 2 and not any(s.closed for s in conn.streams)
+    assert cap.notices == []
+    # and the server may not move them elsewhere: a named device that goes is lost
+    assert all(s.pinned for s in conn.streams)
+
+
+def test_a_followed_stream_that_the_server_moved_elsewhere_is_moved_to_the_default() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    assert not any(s.pinned for s in conn.streams)
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.streams[1].device = "coach_mic"  # its sink unplugged, rescued to the mic
+    clock.now += 0.2
+    cap.read(0.0)
+    assert conn.streams[-1].source == "coach_spk.monitor" and len(conn.streams) == 3
+    assert cap.notices == []  # back where it was: nothing changed for the rep
+
+
+def test_a_stream_the_server_moved_to_the_new_default_itself_is_only_announced() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock, DEFAULT_MIC, DEFAULT_LOOPBACK)
+    conn = FakeConnection.made[0]
+    feed_both(conn, clock, 0.03)
+    cap.read(0.0)
+    conn.defaults = ("coach_headphones", "coach_mic")
+    conn.streams[1].device = "coach_headphones.monitor"  # as PipeWire does
+    for _ in range(3):
+        clock.now += 0.2
+        cap.read(0.0)
+    assert len(conn.streams) == 2
+    assert [t for _, t in cap.notices] == ["customer audio now from coach_headphones (sink)"]
+    assert cap.state().counters["loopback"]["device"] == "coach_headphones.monitor"
+
+
+def test_a_stream_reopened_after_a_gap_is_placed_by_the_clock_and_says_when_it_is_back() -> None:
+    clock = FakeClock()
+    cap, src = pulse_capture(clock)
+    first = FakeConnection.made[0]
+    feed_both(first, clock, 0.03)
+    cap.read(0.0)
+    feed_both(first, clock, 0.6)
+    cap.read(0.0)
+    first.failed = True  # the server dies 0.63 s into the call and is back 3.2 s later
+    clock.now += 0.1
+    cap.read(0.0)
+    clock.now += REOPEN_EVERY_S + 0.1
+    cap.read(0.0)
+    second = FakeConnection.made[1]
+    feed_both(second, clock, 0.3, level=1.0)
+    blocks = cap.read(0.0)
+    call = np.concatenate(blocks, axis=1)
+    # both sides come back at the same call time, after the same silence, and
+    # the analyzer is told that the sides relate anew from there
+    back = np.argmax(call[0] > 0)
+    assert back == np.argmax(call[1] > 0)
+    assert cap.aligner is not None
+    first = cap.aligner.emitted - call.shape[1]
+    assert cap.realigned == [first + back, first + back]
+    texts = [t for _, t in cap.notices]
+    assert texts == ["mic back after 3.2 s", "customer audio back after 3.2 s"], texts
 
 
 def test_native_pulse_capture_survives_a_dead_server_with_a_new_connection() -> None:

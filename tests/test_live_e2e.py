@@ -36,17 +36,20 @@ from tests.support.live_call import (
 )
 from tests.support.pulse import VirtualPulse
 
+pytestmark = pytest.mark.pulse  # a sound server (the call's is chosen per param)
+
 OFFSET_STEP_S = 0.01
 """The grid the start offset is searched on."""
 
 
-@pytest.fixture(scope="module", params=["pulseaudio", "portaudio"])
-def played(
-    request: pytest.FixtureRequest, pulse: VirtualPulse, tmp_path_factory: pytest.TempPathFactory
-) -> LiveCall:
-    """The demo call through each way of recording: PulseAudio's own API and PortAudio."""
-    config = QUIET_CONFIG + f'\n[audio]\napi = "{request.param}"\n'
-    return live_call(pulse, DEMO_CALL, tmp_path_factory.mktemp("call"), config, margin_s=3.0)
+@pytest.fixture(scope="module", params=["pulseaudio", "portaudio", "pipewire"])
+def played(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LiveCall:
+    """The demo call through each way of recording on PulseAudio: its own API and
+    PortAudio; and through the same API on PipeWire (with pipewire-pulse)."""
+    server = request.getfixturevalue("pipewire" if request.param == "pipewire" else "pulse")
+    api = "portaudio" if request.param == "portaudio" else "pulseaudio"
+    config = QUIET_CONFIG + f'\n[audio]\napi = "{api}"\n'
+    return live_call(server, DEMO_CALL, tmp_path_factory.mktemp("call"), config, margin_s=3.0)
 
 
 def test_the_daemon_listens_before_anything_is_played(played: LiveCall) -> None:

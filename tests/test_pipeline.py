@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
+from coach.echo import LeakGate
 from coach.pipeline import CallAnalyzer
 from tests.support.synth import make_call, near
 
@@ -51,6 +52,29 @@ def test_any_block_sizes_give_the_same_answer(cuts: list[int]) -> None:
     stats, nudges = analyse(CALL, cuts)
     assert stats == WHOLE
     assert sorted(nudges) == sorted(WHOLE_NUDGES)
+
+
+def test_a_realignment_mid_call_is_no_event_of_its_own() -> None:
+    """A device reopened at 10 s and at 30 s (inside a block, and twice in one):
+    the cross-side estimates start again there, and nothing else changes."""
+    analyzer = CallAnalyzer(NO_TRANSCRIPTION)
+    assert analyzer.echo is not None
+    forgotten: list[int] = []
+
+    class Gate(LeakGate):
+        def forget(self) -> None:
+            forgotten.append(analyzer.samples)
+            super().forget()
+
+    analyzer.echo = Gate(analyzer.echo.mode, analyzer.echo.params)
+    for at_s in (10, 30, 30):
+        analyzer.realign(at_s * 16000)
+    nudges = []
+    for a in range(0, CALL.shape[1], 48000):
+        nudges += [(n.t_ms, n.kind) for n in analyzer.feed(CALL[:, a : a + 48000])]
+    nudges += [(n.t_ms, n.kind) for n in analyzer.finish()]
+    assert forgotten == [160000, 480000, 480000]
+    assert analyzer.stats() == WHOLE and sorted(nudges) == sorted(WHOLE_NUDGES)
 
 
 def test_live_sized_blocks_give_the_same_answer() -> None:

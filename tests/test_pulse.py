@@ -99,6 +99,35 @@ def test_a_missing_source_is_a_clear_error_naming_the_sources(server_env: dict[s
     assert "no source 'Yeti'" in msg and "coach_mic" in msg and "coach devices" in msg
 
 
+def test_a_new_default_sink_is_known_within_a_second_with_its_description(
+    server_env: dict[str, str],
+) -> None:
+    def pactl(*args: str) -> str:
+        return subprocess.run(["pactl", *args], env=server_env, check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+    module = pactl("load-module", "module-null-sink", "sink_name=coach_test_hp",
+                   "sink_properties=device.description=Headphones")  # fmt: skip
+    conn = PulseConnection()
+    try:
+        conn.watch_defaults()
+        assert conn.defaults == ("coach_spk", "coach_mic")
+        pactl("set-default-sink", "coach_test_hp")
+        changed = time.monotonic()
+        while conn.defaults[0] != "coach_test_hp" and time.monotonic() - changed < 2.0:
+            time.sleep(0.05)
+            conn.pump()
+        assert conn.defaults == ("coach_test_hp", "coach_mic")
+        assert time.monotonic() - changed < 1.0
+        assert conn.describe("sink", "coach_test_hp") == "Headphones"
+        assert conn.describe("source", "coach_mic") == "coach_microphone"
+        assert conn.describe("sink", "no_such_sink") is None
+    finally:
+        conn.close()
+        pactl("set-default-sink", "coach_spk")
+        pactl("unload-module", module)
+
+
 def test_a_server_that_dies_fails_the_connection_and_its_streams(
     own_pulse: VirtualPulse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
