@@ -680,7 +680,8 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         "turn changes per minute",
     )
     if f.interruptions:
-        rate = len(f.interruptions) / (f.duration_s / 60) if f.duration_s > 0 else 0.0
+        minutes = f.duration_s / 60  # a duration of a few denormal seconds is 0 minutes
+        rate = len(f.interruptions) / minutes if minutes > 0 else 0.0
         tab.add_row(
             "Interruptions",
             Text(f"{len(f.interruptions)} ({rate:.1f}/min)", BAD),

@@ -45,7 +45,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 # fixtures is marked by that alone.
 NEEDS = ("pulse", "strace", "model", "soak")
 NEED_OF_FIXTURE = {
-    "pulse": "pulse", "own_pulse": "pulse", "pipewire": "pulse", "real_model": "model"
+    "pulse": "pulse",
+    "own_pulse": "pulse",
+    "pipewire": "pulse",
+    "real_model": "model",
+    "real_speech": "model",  # transcribed by the real model
 }
 
 

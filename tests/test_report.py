@@ -403,5 +403,7 @@ def test_takeaways_always_one_to_three(d: dict[str, Any], targets: ReportTargets
 @given(valid_stats(), _targets, st.integers(60, 140))
 # a call shorter than the strip has buckets: the bucket width underflowed to 0
 @example(silent_call(5e-324), TARGETS, 60)
+# an interruption in a call of denormal length: its minutes underflowed to 0
+@example({**silent_call(1e-320), "interruptions": [0.0]}, TARGETS, 60)
 def test_report_renders_within_width(d: dict[str, Any], targets: ReportTargets, width: int) -> None:
     assert_fits(render(d, width, targets), width)
