@@ -21,6 +21,7 @@ from coach.config import Config, NudgesConfig
 from coach.pipeline import analyze_segments
 from coach.timeline import Side, Timeline
 from coach.timing import Timing, ms
+from tests.support.streaming import lay_out, report_up_to
 
 Segs = Sequence[tuple[float, float]]
 
@@ -212,14 +213,7 @@ def stream(
     end, now = ms(duration), 0
     while now < end:
         now = min(end, now + step_ms)
-        for side in Side:
-            segs, closed = raw[side], []
-            while reported[side] < len(segs) and segs[reported[side]][1] <= now:
-                closed.append(segs[reported[side]])
-                reported[side] += 1
-            i = reported[side]
-            in_progress = segs[i][0] if i < len(segs) and segs[i][0] <= now else None
-            timeline.update(side, closed, now, in_progress)
+        report_up_to(timeline, raw, reported, now)
         budget.add(timeline.advance())
         cues += [(c, now) for c in budget.step(timeline)]
     before = len(timeline.record.nudges)
@@ -244,18 +238,7 @@ BUSY = config(
 )
 
 
-def _lay_out(pieces: list[tuple[int, int]]) -> Segs:
-    """(gap, length) pairs in tenths of a second → segments end to end, within 200 s."""
-    out, t = [], 0
-    for gap, length in pieces:
-        start, t = t + gap, t + gap + length
-        if t > 2000:
-            break
-        out.append((start / 10, t / 10))
-    return out
-
-
-segments = st.lists(st.tuples(st.integers(1, 300), st.integers(1, 250)), max_size=30).map(_lay_out)
+segments = st.lists(st.tuples(st.integers(1, 300), st.integers(1, 250)), max_size=30).map(lay_out)
 
 
 @settings(max_examples=40, deadline=None)

@@ -16,7 +16,7 @@ from coach.config import Config
 from coach.pipeline import analyze_segments
 from coach.timeline import Side, Timeline
 from coach.timing import Timing
-from tests.support.streaming import stream_segments
+from tests.support.streaming import lay_out, stream_segments
 
 
 def run(
@@ -87,18 +87,7 @@ def test_silence_has_no_ratio_and_no_nudges() -> None:
     assert s["talk_ratio"] is None and s["nudges"] == [] and s["patience_s"] is None
 
 
-def _lay_out(pieces: list[tuple[int, int]]) -> list[tuple[float, float]]:
-    """(gap, length) pairs in tenths of a second → segments end to end, within 200 s."""
-    out, t = [], 0
-    for gap, length in pieces:
-        start, t = t + gap, t + gap + length
-        if t > 2000:
-            break
-        out.append((start / 10, t / 10))
-    return out
-
-
-segments = st.lists(st.tuples(st.integers(1, 400), st.integers(1, 350)), max_size=25).map(_lay_out)
+segments = st.lists(st.tuples(st.integers(1, 400), st.integers(1, 350)), max_size=25).map(lay_out)
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,6 +10,35 @@ from coach.timeline import Side, Timeline
 from coach.timing import Timing, ms
 
 
+def lay_out(pieces: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
+    """(gap, length) pairs in tenths of a second → segments end to end, within 200 s."""
+    out, t = [], 0
+    for gap, length in pieces:
+        start, t = t + gap, t + gap + length
+        if t > 2000:
+            break
+        out.append((start / 10, t / 10))
+    return out
+
+
+def report_up_to(
+    timeline: Timeline,
+    raw: Mapping[Side, Sequence[tuple[int, int]]],
+    reported: dict[Side, int],
+    now_ms: int,
+) -> None:
+    """Tell the timeline what a VAD would know at ``now_ms``: the segments that
+    have ended, and the start of one in progress."""
+    for side in Side:
+        segs, closed = raw[side], []
+        while reported[side] < len(segs) and segs[reported[side]][1] <= now_ms:
+            closed.append(segs[reported[side]])
+            reported[side] += 1
+        i = reported[side]
+        open_start = segs[i][0] if i < len(segs) and segs[i][0] <= now_ms else None
+        timeline.update(side, closed, now_ms, open_start)
+
+
 def stream_segments(
     duration_s: float,
     speech: Mapping[str, Sequence[Sequence[float]]],
@@ -26,15 +55,7 @@ def stream_segments(
     now = 0
     while now < duration_ms:
         now = min(duration_ms, now + step_ms)
-        for side in Side:
-            segs = raw[side]
-            closed = []
-            while reported[side] < len(segs) and segs[reported[side]][1] <= now:
-                closed.append(segs[reported[side]])
-                reported[side] += 1
-            i = reported[side]
-            open_start = segs[i][0] if i < len(segs) and segs[i][0] <= now else None
-            timeline.update(side, closed, now, open_start)
+        report_up_to(timeline, raw, reported, now)
         for n in timeline.advance():
             emitted.append((n.t_ms, now, n.kind))
     before = len(timeline.record.nudges)
