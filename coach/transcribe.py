@@ -30,7 +30,8 @@ Pipeline
 --------
 Only VAD-gated speech is transcribed, from in-memory float32 arrays cut by
 ``utterance_audio.UtteranceCutter``, several pieces packed into one pass
-(``packing``: whisper encodes a 30 s window whatever it is given). Two
+(``packing``), and whisper's encoder sees the audio given, at least 15 s of it,
+not a window padded to 30 s (``fitted_whisper``). Two
 transcribers run the packs:
 
 * :class:`SyncTranscriber` (``coach analyze``): transcribes each pack when it is
@@ -89,9 +90,9 @@ STORY_LEAD_MS = 2_000
 """Live: a customer story gets one pass this long before a deepen nudge could fire
 (``nudges.deepen_after_story_s``), so its quote is ready with the nudge (a pass of a full
 window took ~1 s here)."""
-STORY_HOLD_S = 2 * packing.WINDOW_S
-"""A customer story is held back (in memory) for at most its last two windows of audio:
-two passes at most quote it, and a deepen nudge comes 30 s into a story by default."""
+STORY_HOLD_S = 56.0
+"""A customer story is held back (in memory) for at most its last 56 s of audio: a deepen
+nudge comes 30 s into a story by default, and a longer story is quoted from its latest part."""
 STORY_SETTLE_MS = 2_000
 """After a held piece's deepen pause, this much longer before it is let go: the floor walk
 decides a little after the audio (measured: under a second at the live step)."""
@@ -278,7 +279,7 @@ class WhisperEngine:
         fallback: bool = False,
     ) -> None:
         offline()
-        from faster_whisper import WhisperModel
+        from coach.fitted_whisper import FittedWhisper
 
         self.path = path
         self.language = language
@@ -289,7 +290,7 @@ class WhisperEngine:
         self.temperature: list[float] = (
             [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         )
-        self.model = WhisperModel(
+        self.model = FittedWhisper(
             str(path), device="cpu", compute_type="int8", cpu_threads=threads
         )
 

@@ -7,6 +7,7 @@ import numpy as np
 from coach.packing import (
     GAP_S,
     SAMPLE_RATE,
+    WINDOW_S,
     groups,
     pack,
     packed_seconds,
@@ -33,8 +34,9 @@ def test_words_go_to_the_piece_whose_span_holds_their_middle() -> None:
 
 
 def test_groups_fill_each_window_in_order() -> None:
-    assert groups([10, 10, 10, 2]) == [[0, 1], [2, 3]]
-    assert groups([30, 1, 1]) == [[0], [1, 2]]  # too long for a window: a pass alone
+    half = (WINDOW_S - GAP_S) / 2  # two of these fill a window exactly
+    assert groups([half, half, half, 1]) == [[0, 1], [2, 3]]
+    assert groups([WINDOW_S + 1, 1, 1]) == [[0], [1, 2]]  # too long for a window: a pass alone
     assert packed_seconds([10, 10]) == 20 + GAP_S
     assert groups([]) == []
 
