@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from coach.live import DEMO_CALL
+from coach.live.session import DEMO_CALL
 
 RATE = 16000
 GOAL_SPEED_X = 300.0
@@ -176,7 +176,7 @@ def live_cpu_percent(path: Path, block: int = 320, backend: str | None = None) -
     from dataclasses import replace
 
     from coach.config import Config, TranscribeConfig
-    from coach.pipeline import CallAnalyzer
+    from coach.core.pipeline import CallAnalyzer
 
     x, _ = sf.read(path, dtype="float32")
     call = np.ascontiguousarray(x.T)
@@ -206,7 +206,7 @@ def _speech_clips_f1(cmd: list[str], vad_dir: Path) -> str:
 
 def _plain_silero_cpu_s(path: Path) -> float:
     """CPU seconds for plain Silero (every window, both channels): the neural anchor."""
-    from coach.silero_vad import _session
+    from coach.core.silero_vad import _session
 
     session = _session()
     used = 0.0

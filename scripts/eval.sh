@@ -114,7 +114,7 @@ for mode in stage cli; do
     flag=""
     [[ $mode == cli ]] && flag="--cli"
     name="conformance ($mode)"
-    if "$VPY" -m coach.conformance $flag "$EVAL/timelines.json" >"$OUT/conformance-$mode.txt" 2>&1 </dev/null; then
+    if "$VPY" -m coach.cli.conformance $flag "$EVAL/timelines.json" >"$OUT/conformance-$mode.txt" 2>&1 </dev/null; then
         printf '  %-20s PASS  %4ds  %s\n' "$name" "$((SECONDS - start))" "$(tail -n 1 "$OUT/conformance-$mode.txt")"
     else
         printf '  %-20s FAIL  %4ds\n' "$name" "$((SECONDS - start))"

@@ -1,4 +1,4 @@
-"""Config (coach/config.py, coach/config_cli.py): defaults, layering, errors, CLI."""
+"""Config (coach/config/schema.py, coach/cli/config_cmd.py): defaults, layering, errors, CLI."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from coach.cli.config_cmd import config_app
 from coach.config import (
     DEFAULTS,
     KEYS,
@@ -36,7 +37,6 @@ from coach.config import (
     render_config_toml,
     speech_language,
 )
-from coach.config_cli import config_app
 from coach.errors import CoachError
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from coach.lexicon import (
+from coach.core.nudge_text import nudge_text
+from coach.transcription.lexicon import (
     ack_words,
     filler_words,
     is_acknowledgement,
@@ -18,7 +19,6 @@ from coach.lexicon import (
     vocabulary,
     words,
 )
-from coach.nudge_text import nudge_text
 
 
 def test_words_and_sentences() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.packing import (
+from coach.transcription.packing import (
     GAP_S,
     SAMPLE_RATE,
     groups,

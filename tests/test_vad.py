@@ -1,4 +1,4 @@
-"""Specification of the per-side VAD (coach/vad.py), on synthetic audio only."""
+"""Specification of the per-side VAD (coach/core/vad.py), on synthetic audio only."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.errors import CoachError
-from coach.vad import (
+from coach.core.vad import (
     SAMPLE_RATE,
     SideVad,
     VadParams,
@@ -16,6 +15,7 @@ from coach.vad import (
     end_latency_ms,
     latency_bound_ms,
 )
+from coach.errors import CoachError
 from tests.support.synth import pink
 
 SR = SAMPLE_RATE

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from coach.config import Config
-from coach.stats import compute_stats
-from coach.timeline import Side, Timeline
-from coach.timing import Timing, ms
+from coach.core.stats import compute_stats
+from coach.core.timeline import Side, Timeline
+from coach.core.timing import Timing, ms
 
 
 def lay_out(pieces: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:

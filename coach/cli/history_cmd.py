@@ -1,0 +1,579 @@
+"""`coach history`: recent calls and trends, one call's report, export and delete.
+
+- ``coach history [--limit N] [--json]``: the recent calls in a table, then a
+  trend per figure (talk ratio, longest customer story, patience, nudges
+  heeded) with a sparkline, oldest to newest, and earlier vs recent calls.
+  Then the newest call against the rep's baseline (the median of the last
+  ``history.baseline_calls`` calls of its call type) with a trend line per
+  figure, the best call and the most improved figure.
+- ``coach history effect [--json]``: coached against silent control calls
+  (``coach.control_every``), with counts and 95 % intervals.
+- ``coach history show ID [--json]``: the post-call report of one call.
+- ``coach history export --csv PATH``: every call's figures as CSV.
+- ``coach history delete ID`` / ``--all``: asks first unless ``--yes``; with no
+  input to ask on (no stdin) it needs ``--yes``.
+- ``coach history path``: where the database is.
+
+Errors (unknown id, unwritable path, bad option value) are one line on stderr
+and exit status 2, like every other ``coach`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from coach.config import load_config
+from coach.errors import CoachError
+from coach.history import coaching
+from coach.history.store import CallRow, History, history_path, values
+from coach.ui.report import fmt_time
+
+history_app = typer.Typer(
+    help="Your past calls (statistics only): recent calls and trends, show, export, delete.",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+HISTORY_SCHEMA = "coach.history/1"
+SPARKS = "▁▂▃▄▅▆▇█"
+MISSING = "·"
+TALK_RATIO_IDEAL = 0.43  # Gong Labs: best-converting calls 43:57 (as in coach.ui.report)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A CoachError is one line on stderr and exit status 2 (as ``coach.cli.user_errors``)."""
+    try:
+        yield
+    except CoachError as e:
+        typer.echo(f"coach: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def sparkline(
+    series: Sequence[float | None], lo: float | None = None, hi: float | None = None
+) -> str:
+    """One character per value, ▁ (``lo``) to █ (``hi``); ``·`` where a value is missing.
+
+    ``lo``/``hi`` default to the series' own minimum and maximum; a flat series
+    sits in the middle (▄) unless a fixed scale places it.
+    """
+    nums = [v for v in series if v is not None and math.isfinite(v)]
+    if not nums:
+        return MISSING * len(series)
+    low = min(nums) if lo is None else lo
+    high = max(nums) if hi is None else hi
+    out = []
+    for v in series:
+        if v is None or not math.isfinite(v):
+            out.append(MISSING)
+        elif high <= low:
+            out.append(SPARKS[3])
+        else:
+            frac = min(1.0, max(0.0, (v - low) / (high - low)))
+            out.append(SPARKS[round(frac * (len(SPARKS) - 1))])
+    return "".join(out)
+
+
+def _pct(v: float) -> str:
+    return f"{round(v * 100)} %"
+
+
+def _secs(v: float) -> str:
+    return f"{v:.1f} s"
+
+
+def _dur(v: float) -> str:
+    return fmt_time(v) if v >= 60 else f"{round(v)} s"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure ``coach history`` follows over calls, and which way is better."""
+
+    column: str
+    label: str
+    fmt: Callable[[float], str]
+    goodness: Callable[[float], float]  # higher is better
+    steady: float  # a change smaller than this is "steady"
+    lo: float | None = 0.0  # sparkline scale (None: the series' own)
+    hi: float | None = None
+    note: str = ""
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        column="talk_ratio",
+        label="You talked",
+        fmt=_pct,
+        goodness=lambda v: -abs(v - TALK_RATIO_IDEAL),
+        steady=0.03,
+        hi=1.0,
+        note=f"talking closer to {_pct(TALK_RATIO_IDEAL)}",
+    ),
+    Figure(
+        column="longest_story_s",
+        label="Longest customer story",
+        fmt=_dur,
+        goodness=lambda v: v,
+        steady=5.0,
+        note="longer customer stories",
+    ),
+    Figure(
+        column="patience_s",
+        label="Patience",
+        fmt=_secs,
+        goodness=lambda v: min(v, 1.5),  # top reps pause ~1-1.5 s; longer is no better
+        steady=0.1,
+        note="pausing up to 1.5 s",
+    ),
+    Figure(
+        column="heed_rate",
+        label="Nudges heeded",
+        fmt=_pct,
+        goodness=lambda v: v,
+        steady=0.05,
+        hi=1.0,
+        note="heeding more nudges",
+    ),
+)
+"""The figures `coach history` trends, in the order shown."""
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def trend(fig: Figure, series: Sequence[float | None]) -> dict[str, Any]:
+    """Earlier vs recent calls for one figure (``series`` oldest first).
+
+    The calls with a value are split in halves (the middle one left out when
+    odd); ``direction`` is up/down/steady by ``fig.steady``, and ``verdict``
+    better/worse/steady by the figure's notion of good. Null without 2 values.
+    """
+    nums = [v for v in series if v is not None]
+    out: dict[str, Any] = {
+        "values": list(series),
+        "last": nums[-1] if nums else None,
+        "mean": _mean(nums) if nums else None,
+        "earlier": None,
+        "recent": None,
+        "direction": None,
+        "verdict": None,
+    }
+    if len(nums) < 2:
+        return out
+    half = len(nums) // 2
+    earlier, recent = _mean(nums[:half]), _mean(nums[-half:])
+    out["earlier"], out["recent"] = earlier, recent
+    if abs(recent - earlier) < fig.steady:
+        out["direction"] = out["verdict"] = "steady"
+    else:
+        out["direction"] = "up" if recent > earlier else "down"
+        g0, g1 = fig.goodness(earlier), fig.goodness(recent)
+        out["verdict"] = "steady" if g0 == g1 else ("better" if g1 > g0 else "worse")
+    return out
+
+
+def _trend_line(fig: Figure, t: dict[str, Any]) -> Text:
+    if t["last"] is None:
+        return Text("no data yet", "dim")
+    if t["direction"] is None:
+        return Text("one call so far", "dim")
+    earlier, recent = fig.fmt(t["earlier"]), fig.fmt(t["recent"])
+    if t["direction"] == "steady":
+        return Text(f"→ steady at {recent}", "dim")
+    arrow = "↑" if t["direction"] == "up" else "↓"
+    style = {"better": "green", "worse": "red"}.get(t["verdict"], "")
+    return Text.assemble(f"{arrow} {earlier} → {recent}  ", (str(t["verdict"]), style))
+
+
+def _when(iso: str, now: datetime | None = None) -> str:
+    """``Mar 04 14:05`` this year, ``2024-03-04 14:05`` before."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    this_year = (now or datetime.now()).year
+    return t.strftime("%b %d %H:%M" if t.year == this_year else "%Y-%m-%d %H:%M")
+
+
+def _call_label(source: str) -> str:
+    """The source without the command: ``analyze acme.flac`` → ``acme.flac``."""
+    return source.removeprefix("analyze ") or source
+
+
+def _opt(v: float | None, fmt: Callable[[float], str]) -> str:
+    return "—" if v is None else fmt(v)
+
+
+def _heeded(r: CallRow) -> str:
+    if not r.nudges or r.heed_rate is None:
+        return "—"
+    return f"{round(r.heed_rate * r.nudges)} of {r.nudges}"
+
+
+def calls_table(rows: Sequence[CallRow]) -> Table:
+    table = Table(
+        title="Recent calls",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    # Only the call's name gives way (with an ellipsis) when the terminal is narrow.
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("When", no_wrap=True, min_width=12)
+    table.add_column("Call", overflow="ellipsis", min_width=8, ratio=1)
+    for name, width in (("Length", 6), ("Talk", 5), ("Story", 5), ("Patience", 8)):
+        table.add_column(name, justify="right", no_wrap=True, min_width=width)
+    table.add_column("Heeded", justify="right", no_wrap=True, min_width=6)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            _when(r.saved_at),  # when it ended or was analysed: in id order
+            _call_label(r.source),
+            fmt_time(r.duration_s),
+            _opt(r.talk_ratio, _pct),
+            _dur(r.longest_story_s),
+            _opt(r.patience_s, _secs),
+            _heeded(r),
+        )
+    return table
+
+
+def trends_table(rows: Sequence[CallRow]) -> Table:
+    table = Table(
+        title=f"Trends, oldest → newest ({len(rows)} call{'s' if len(rows) != 1 else ''})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    table.add_column("Figure", no_wrap=True)
+    table.add_column("Calls", no_wrap=True, style="cyan")
+    table.add_column("Last", justify="right", no_wrap=True)
+    table.add_column("Average", justify="right", no_wrap=True)
+    table.add_column("Earlier → recent calls", no_wrap=True)
+    for fig in FIGURES:
+        series = values(rows, fig.column)
+        t = trend(fig, series)
+        table.add_row(
+            fig.label,
+            sparkline(series, fig.lo, fig.hi),
+            _opt(t["last"], fig.fmt),
+            _opt(t["mean"], fig.fmt),
+            _trend_line(fig, t),
+        )
+    return table
+
+
+def history_json(rows: Sequence[CallRow], total: int, path: Path) -> dict[str, Any]:
+    return {
+        "schema": HISTORY_SCHEMA,
+        "path": str(path),
+        "total": total,
+        "calls": [r.as_dict() for r in rows],
+        "trends": {fig.column: trend(fig, values(rows, fig.column)) for fig in FIGURES},
+    }
+
+
+_UNIT_FMT: dict[str, Callable[[float], str]] = {
+    "%": _pct, "s": lambda v: _dur(v) if v >= 10 else _secs(v), "": lambda v: f"{v:g}",
+}
+
+
+def _fmt_metric(m: coaching.Metric, v: float | None) -> str:
+    return "—" if v is None else _UNIT_FMT[m.unit](v)
+
+
+def baseline_view(
+    calls: Sequence[dict[str, Any]], ids: Sequence[int], n: int
+) -> tuple[Group, dict[str, Any]]:
+    """The newest call against the rep's baseline for its call type, the best call and
+    the most improved figure (``calls`` oldest first, ``ids`` their call numbers)."""
+    last = len(calls) - 1
+    cmp = coaching.compare(calls, last, n)
+    same = [c for c in calls if coaching.call_type(c) == cmp["call_type"]][-(n + 1):]
+    title = Text.assemble(
+        ("Your last call against your baseline", "bold"),
+        f" · {cmp['call_type']} calls: the median of the {cmp['baseline_calls']} before it",
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("Figure", no_wrap=True)
+    table.add_column("This call", justify="right", no_wrap=True)
+    table.add_column("Baseline", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("Trend", no_wrap=True, style="cyan")
+    for m, row in zip(coaching.METRICS, cmp["figures"], strict=True):
+        verdict = row["verdict"]
+        style = {"better": "green", "worse": "red"}.get(verdict or "", "dim")
+        table.add_row(
+            m.label,
+            _fmt_metric(m, row["value"]),
+            _fmt_metric(m, row["baseline"]),
+            Text(verdict or "", style),
+            sparkline(coaching.series(same, m.key)),
+        )
+    lines: list[Any] = [title, table]
+    best = coaching.best_call(calls)
+    improved = coaching.most_improved(calls)
+    data: dict[str, Any] = {"compare": cmp, "best_call": None, "most_improved": improved}
+    if best is not None:
+        data["best_call"] = ids[best]
+        lines.append(Text(f"Best call: #{ids[best]} (the best on average over these figures)."))
+    if improved is not None:
+        m = next(x for x in coaching.METRICS if x.key == improved["key"])
+        lines.append(Text(
+            f"Most improved: {m.label.lower()}, {_fmt_metric(m, improved['earlier'])} → "
+            f"{_fmt_metric(m, improved['recent'])} (median of your earlier vs recent calls)."
+        ))
+    return Group(*lines), data
+
+
+def effect_view(result: dict[str, Any]) -> Group:
+    head = Text.assemble(
+        ("The coach's effect", "bold"),
+        f" · {result['coached']} coached, {result['silent']} silent calls",
+    )
+    if not result["enough"]:
+        return Group(head, Text(
+            f"Not enough calls yet: at least {result['min_each']} coached and "
+            f"{result['min_each']} silent calls are needed (set coach.control_every to make "
+            "one call in K a silent one)."
+        ))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in ("Figure", "Coached", "Silent", "Difference", "95 % interval"):
+        table.add_column(name, justify="left" if name == "Figure" else "right", no_wrap=True)
+    for row in result["figures"]:
+        m = next(x for x in coaching.METRICS if x.key == row["key"])
+        if "difference" not in row:
+            table.add_row(m.label, str(row["coached_n"]), str(row["silent_n"]), "—", "too few")
+            continue
+        fmt = (lambda v: f"{v * 100:+.1f} pts") if m.unit == "%" else (lambda v: f"{v:+.2f} s")
+        lo, hi = row["ci95"]
+        table.add_row(
+            m.label,
+            f"{_fmt_metric(m, row['coached_mean'])} (n={row['coached_n']})",
+            f"{_fmt_metric(m, row['silent_mean'])} (n={row['silent_n']})",
+            fmt(row["difference"]),
+            f"{fmt(lo)} to {fmt(hi)}",
+        )
+    return Group(head, table, Text(
+        "Difference: coached minus silent calls; an interval that spans 0 shows no clear "
+        "effect (Welch's t, 95 %).", "dim"))
+
+
+def _parse_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise CoachError(
+            f"a call ID is a positive whole number (see `coach history`), got {text!r}"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@history_app.callback(invoke_without_command=True)
+def recent(
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="How many recent calls to show and trend.")
+    ] = 20,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the calls and trends as one JSON object.")
+    ] = False,
+) -> None:
+    """Recent calls and how your figures trend (statistics only; audio is never kept)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _user_errors():
+        if limit < 1:
+            raise CoachError(f"--limit must be at least 1, got {limit}")
+        with History() as h:
+            rows, total, path = h.list_calls(limit), h.count(), h.path
+            stored = h.all_stats()
+        calls, ids = [stats for _, stats in stored], [i for i, _ in stored]
+        n = load_config().config.history.baseline_calls
+        extra: list[Group | Text] = []
+        base: dict[str, Any] | None = None
+        if calls:
+            view, base = baseline_view(calls, ids, n)
+            extra = [Text(""), view]
+        if as_json:
+            out = history_json(rows, total, path)
+            out["baseline"] = base
+            sys.stdout.write(json.dumps(out) + "\n")
+            return
+        console = Console()
+        if not rows:
+            console.print(
+                "No calls in your history yet: `coach analyze CALL` and `coach start` "
+                "save each call's statistics here."
+            )
+            return
+        shown = f"the last {len(rows)} of {total}" if total > len(rows) else f"all {total}"
+        console.print(
+            Group(
+                Text.assemble(("Call history", "bold"), f" · {shown} calls · ", (str(path), "dim")),
+                calls_table(rows),
+                Text(
+                    "Talk: your share of the talking · Story: the customer's longest "
+                    "monologue · Patience: your mean pause before answering · Heeded: "
+                    "nudges you followed",
+                    "dim",
+                ),
+                Text(""),
+                trends_table(rows),
+                Text("Better: " + ", ".join(f.note for f in FIGURES) + ".", "dim"),
+                *extra,
+                Text("`coach history show ID` prints a call's report.", "dim"),
+            )
+        )
+
+
+@history_app.command()
+def effect(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as one JSON object.")
+    ] = False,
+) -> None:
+    """Coached against silent control calls (coach.control_every): does the coach help?"""
+    with _user_errors():
+        with History() as h:
+            calls = [stats for _, stats in h.all_stats()]
+        result = coaching.effect(calls, load_config().config.history.min_effect_calls)
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+            return
+        Console().print(effect_view(result))
+
+
+@history_app.command()
+def show(
+    call_id: Annotated[str, typer.Argument(metavar="ID", help="The call's # in `coach history`.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the stored coach.stats/1 object instead.")
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file whose targets the report uses."),
+    ] = None,
+) -> None:
+    """The post-call report of one call from the history (nudge texts rebuilt from their kind)."""
+    with _user_errors():
+        from coach.config import load_config
+
+        cfg = load_config(config, None).config
+        with History() as h:
+            stats = h.get_call(_parse_id(call_id), cfg.coach.language)
+        if as_json:
+            sys.stdout.write(json.dumps(stats) + "\n")
+            return
+        from coach.ui.report import ReportTargets, render_report
+
+        targets = ReportTargets(
+            talk_ratio_max=cfg.nudges.talk_ratio_max,
+            rep_monologue_max_s=cfg.nudges.rep_monologue_max_s,
+            heed_window_s=cfg.nudges.heed_window_s,
+        )
+        Console().print(render_report(stats, targets))
+
+
+@history_app.command()
+def export(
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", metavar="PATH", help="Write the calls as CSV here.")
+    ] = None,
+) -> None:
+    """Export every call's figures (oldest first), e.g. for a spreadsheet."""
+    with _user_errors():
+        if csv_path is None:
+            raise CoachError("say where to write: coach history export --csv PATH")
+        with History() as h:
+            n = h.export_csv(csv_path)
+        typer.echo(f"Wrote {n} call{'s' if n != 1 else ''} to {csv_path}", err=True)
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stdin (default no); with nothing to ask on, refuse: the caller must pass --yes."""
+    refusal = CoachError("deleting needs confirmation and there is no input to ask on: pass --yes")
+    if sys.stdin is None or sys.stdin.closed:
+        raise refusal
+    typer.echo(f"{question} [y/N]: ", nl=False)
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    if not answer:  # end of input: no one to ask
+        typer.echo("")
+        raise refusal
+    return answer.strip().lower() in ("y", "yes")
+
+
+@history_app.command()
+def delete(
+    call_id: Annotated[
+        str | None, typer.Argument(metavar="[ID]", help="The call's # in `coach history`.")
+    ] = None,
+    all_calls: Annotated[bool, typer.Option("--all", help="Delete every call.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask for confirmation.")] = False,
+) -> None:
+    """Delete one call, or every call with --all (asks first unless --yes)."""
+    with _user_errors():
+        if (call_id is None) == (not all_calls):
+            raise CoachError("say what to delete: coach history delete ID, or --all")
+        with History() as h:
+            if all_calls:
+                n = h.count()
+                if n == 0:
+                    typer.echo("The history is already empty.")
+                    return
+                question = f"Delete all {n} call{'s' if n != 1 else ''} from the history?"
+                if not yes and not _confirm(question):
+                    typer.echo("Nothing deleted.")
+                    return
+                n = h.delete_all()
+                typer.echo(f"Deleted {n} call{'s' if n != 1 else ''}.")
+            else:
+                assert call_id is not None
+                row = h.get_row(_parse_id(call_id))
+                question = (
+                    f"Delete call {row.id} ({_when(row.saved_at)}, {row.source}, "
+                    f"{fmt_time(row.duration_s)})?"
+                )
+                if not yes and not _confirm(question):
+                    typer.echo("Nothing deleted.")
+                    return
+                h.delete_call(row.id)
+                typer.echo(f"Deleted call {row.id}.")
+
+
+@history_app.command("path")
+def path_cmd() -> None:
+    """Print where the history database is (set COACH_DATA_DIR to move it)."""
+    typer.echo(str(history_path()))
