@@ -16,8 +16,8 @@ inputs are given as arguments, by type:
 - anything else is listed as skipped.
 
 Every run adds ``--json --no-history`` (and ``--no-transcribe`` unless
-``--transcribe``), with a fresh empty config and data folder. Standard output and
-the exit status must match byte for byte. Exit status 0 when every input matches.
+``--transcribe``), with a fresh empty config and data folder. Standard output must
+match byte for byte and both runs must succeed. Exit status 0 when every input does.
 """
 
 from __future__ import annotations
@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         jobs: list[Job] = []
         for path in args.files:
-            found, skipped = jobs_for(path, folder)
+            # each commit runs from its own tree: relative paths would point elsewhere
+            found, skipped = jobs_for(path.resolve(), folder)
             if skipped:
                 print(f"skip  {path}: {skipped}")
             jobs.extend(found)
@@ -214,18 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         differ = 0
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             for job, (old, new) in zip(jobs, pool.map(both, jobs), strict=True):
-                if old.returncode == new.returncode and old.stdout == new.stdout:
-                    tag = "" if old.returncode == 0 else f" (both exit {old.returncode})"
-                    print(f"same  {job.name}  {len(old.stdout)} bytes{tag}", flush=True)
+                if old.returncode == new.returncode == 0 and old.stdout == new.stdout:
+                    print(f"same  {job.name}  {len(old.stdout)} bytes", flush=True)
                     continue
-                differ += 1
+                differ += 1  # a run that fails on both sides shows nothing: it counts against
+                if old.returncode == new.returncode != 0 and old.stdout == new.stdout:
+                    err = new.stderr.decode(errors="replace").strip()[-300:]
+                    print(f"FAIL  {job.name}  both exit {new.returncode}: {err}", flush=True)
+                    continue
                 if old.returncode != new.returncode:
                     why = f"exit {old.returncode} vs {new.returncode}: "
                     why += (new.stderr or old.stderr).decode(errors="replace").strip()[-300:]
                 else:
                     why = _first_difference(old.stdout, new.stdout)
                 print(f"DIFF  {job.name}  {why}", flush=True)
-        print(f"{len(jobs) - differ} same, {differ} different")
+        print(f"{len(jobs) - differ} same, {differ} different or failed")
         return 1 if differ or not jobs else 0
     finally:
         for tree in trees:
