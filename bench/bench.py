@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.live.session import DEMO_CALL
 
-RATE = 16000
+RATE = SAMPLE_RATE_HZ
 GOAL_SPEED_X = 300.0
 GOAL_RSS_MB = 120.0
 

@@ -146,7 +146,7 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
 
     from coach.config import Config, TranscribeConfig
     from coach.core.pipeline import CallAnalyzer
-    from coach.core.timeline import Side
+    from coach.core.types import Side
     from coach.transcription.transcribe import open_transcriber
 
     cfg = Config() if transcribe else replace(Config(), transcribe=TranscribeConfig(enabled=False))

@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from coach.core.types import SAMPLE_RATE_HZ
+
 if TYPE_CHECKING:
     from coach.transcription.transcribe import Engine
 
-RATE = 16000
+RATE = SAMPLE_RATE_HZ
 GOAL_LATENCY_S = 1.5
 GOAL_RSS_MB = 400.0
 BLOCK = RATE // 50  # 20 ms, the live daemon's block

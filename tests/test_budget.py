@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from coach.config import Config, NudgesConfig
 from coach.core.budget import BudgetParams, Cue, NudgeBudget
 from coach.core.pipeline import analyze_segments
-from coach.core.timeline import Side, Timeline
+from coach.core.timeline import Timeline
 from coach.core.timing import Timing, ms
+from coach.core.types import Side
 from tests.support.streaming import lay_out, report_up_to
 
 Segs = Sequence[tuple[float, float]]

@@ -12,8 +12,9 @@ import pytest
 from rich.console import Console
 
 from coach.config import Config
-from coach.core.timeline import Side, Timeline
+from coach.core.timeline import Timeline
 from coach.core.timing import Timing
+from coach.core.types import Side
 from coach.live.session import DEMO_CALL, LiveOptions, ReplaySource, run_live
 from tests.support.fakes import FakeClock
 from tests.support.live_call import QUIET as CONFIG
@@ -50,12 +51,12 @@ def test_a_failing_rule_is_reported_and_the_others_still_fire(
 def test_a_failing_panel_is_reported_once_and_the_call_goes_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import coach.ui.panel
+    import coach.live.session
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(coach.ui.panel, "build_panel", broken)
+    monkeypatch.setattr(coach.live.session, "build_panel", broken)
     clock = FakeClock(min_sleep_s=0.1)
     source = ReplaySource(DEMO_CALL, 20.0, clock=clock, sleep=clock.sleep)
     panel = Console(file=io.StringIO(), width=60, height=15)

@@ -42,7 +42,8 @@ from coach.cli.app import app
 from coach.config import LiveConfig
 from coach.core.nudge_text import nudge_text
 from coach.core.pipeline import CallAnalyzer
-from coach.core.timeline import Nudge, Side
+from coach.core.timeline import Nudge
+from coach.core.types import Side
 from coach.errors import CoachError
 from coach.live.session import (
     DEMO_CALL,

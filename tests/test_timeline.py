@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from coach.config import Config
 from coach.core.pipeline import analyze_segments
-from coach.core.timeline import Side, Timeline
+from coach.core.timeline import Timeline
 from coach.core.timing import Timing
+from coach.core.types import Side
 from tests.support.streaming import lay_out, stream_segments
 
 

@@ -32,7 +32,7 @@ from coach.config import Config
 from coach.core.nudge_text import nudge_text
 from coach.core.pipeline import CallAnalyzer
 from coach.core.segments import SideTrack
-from coach.core.timeline import Side
+from coach.core.types import Side
 from coach.errors import CoachError
 from coach.transcription.lexicon import is_question
 from coach.transcription.transcribe import (

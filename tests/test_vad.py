@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.core.vad import (
-    SAMPLE_RATE,
     SideVad,
     VadParams,
     VadUpdate,
@@ -18,7 +18,7 @@ from coach.core.vad import (
 from coach.errors import CoachError
 from tests.support.synth import pink
 
-SR = SAMPLE_RATE
+SR = SAMPLE_RATE_HZ
 TOL_MS = 40
 
 

@@ -31,9 +31,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
-SAMPLE_RATE_HZ = 16000
 """The rate of every block :func:`open_call` yields."""
 
 _RESAMPLE_QUALITY = "HQ"

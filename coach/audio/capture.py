@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from coach.audio.devices import DeviceChoice, open_error
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
-SAMPLE_RATE_HZ = 16000
 BLOCK_FRAMES = 320
 """20 ms: PortAudio honours a fixed blocksize exactly (p95 callback gap 21 ms)."""
 QUEUE_BLOCKS = 1000

@@ -30,9 +30,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
-RATE_HZ = 16000
 BYTES_PER_FRAME = 4  # float32 mono
 FRAGMENT_S = 0.02
 """Requested fragment: asks a real source to post every ~20 ms (ADJUST_LATENCY)."""
@@ -192,14 +192,14 @@ class RecordStream:
         self.conn = conn
         self.source = source
         lib = conn.lib
-        spec = _SampleSpec(_SAMPLE_FLOAT32LE, RATE_HZ, 1)
+        spec = _SampleSpec(_SAMPLE_FLOAT32LE, SAMPLE_RATE_HZ, 1)
         self._ptr: int | None = lib.stream_new(
             conn.context, name.encode(), ctypes.byref(spec), None
         )
         if not self._ptr:
             raise conn.error(f"cannot create a record stream for {source or 'the default source'}")
-        frag = round(FRAGMENT_S * RATE_HZ) * BYTES_PER_FRAME
-        attr = _BufferAttr(round(MAX_BUFFER_S * RATE_HZ) * BYTES_PER_FRAME, 2**32 - 1,
+        frag = round(FRAGMENT_S * SAMPLE_RATE_HZ) * BYTES_PER_FRAME
+        attr = _BufferAttr(round(MAX_BUFFER_S * SAMPLE_RATE_HZ) * BYTES_PER_FRAME, 2**32 - 1,
                            2**32 - 1, 2**32 - 1, frag)  # fmt: skip
         dev = None if source is None else source.encode()
         # the peek loop's C calls and out-parameters, bound once

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from coach.audio.devices import HOW_TO_PICK, DeviceChoice
+from coach.audio.devices import HOW_TO_PICK, DeviceChoice, pulse_sources
 from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
 from coach.errors import CoachError
 
@@ -179,8 +179,6 @@ class PulseInput:
 
 def open_error(e: PulseError, choice: DeviceChoice) -> CoachError:
     """What went wrong opening ``choice``, in words, with the sources found."""
-    from coach.audio.devices import pulse_sources
-
     what = f"the {choice.role} ({choice.label}, {choice.why})"
     sources = pulse_sources()
     listing = "PulseAudio sources: " + (", ".join(sources or []) or "none")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,11 +15,21 @@ import typer
 from rich.console import Console
 
 from coach import __version__
+from coach.audio.prefetch import prefetch
+from coach.cli.common import user_errors
 from coach.cli.config_cmd import config_app
+from coach.cli.crash import run_reporting_bugs
 from coach.cli.history_cmd import history_app
 from coach.cli.models_cmd import models_command
-from coach.config import LoadedConfig, load_config
+from coach.cli.timeline_file import read_timeline
+from coach.config import LoadedConfig, load_config, override
+from coach.core.privacy import fixed_nudge_texts
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
+from coach.history.coaching import compare, plan_call
+from coach.history.store import History, try_save_call
+from coach.ui.progress import audio_progress
+from coach.ui.report import ReportTargets, render_report
 
 app = typer.Typer(
     help="coach: keeps you listening on sales calls — live nudges and post-call stats, offline.",
@@ -51,24 +59,9 @@ PresetOpt = Annotated[
 ]
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a CoachError into one line on stderr and exit status 2."""
-    try:
-        yield
-    except CoachError as e:
-        typer.echo(f"coach: {e}", err=True)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        typer.echo("coach: interrupted", err=True)
-        raise typer.Exit(130) from None
-
-
 def _load(config: Path | None, preset: str | None, no_transcribe: bool = False) -> LoadedConfig:
     loaded = load_config(config, preset)
     if no_transcribe:
-        from coach.config import override
-
         loaded = override(loaded, {"transcribe.enabled": False}, source="--no-transcribe")
     return loaded
 
@@ -89,8 +82,6 @@ def _channels(value: str | None) -> tuple[int, int] | None:
 def print_report(
     stats: dict[str, Any], loaded: LoadedConfig, console: Console | None = None
 ) -> None:
-    from coach.ui.report import ReportTargets, render_report
-
     cfg = loaded.config
     targets = ReportTargets(
         talk_ratio_max=cfg.nudges.talk_ratio_max,
@@ -161,8 +152,6 @@ def analyze(
         else:
             print_report(stats, loaded)
         if not no_history and loaded.config.history.enabled:
-            from coach.history.store import try_save_call
-
             try_save_call(stats, _history_source(call, rep, customer, timeline))
 
 
@@ -184,11 +173,11 @@ def _analyze_audio(
     loaded: LoadedConfig,
     save_transcript: Path | None = None,
 ) -> dict[str, Any]:
+    # numpy, libsndfile, the resampler and the VAD load only for commands that analyse
+    # audio: `coach config` and `coach history` start without them
     from coach.audio.audio_io import open_call
-    from coach.audio.prefetch import prefetch
     from coach.core.pipeline import CallAnalyzer
     from coach.transcription.transcribe import open_transcriber
-    from coach.ui.progress import audio_progress
 
     info, blocks = open_call(call, rep=rep, customer=customer, channels=channels, block_s=5.0)
     # transcription is on whenever a model is installed; offline it never drops work
@@ -206,7 +195,7 @@ def _analyze_audio(
         with audio_progress(info.duration_s) as progress:
             for block in prefetch(blocks):
                 analyzer.feed(block)
-                progress.advance(block.shape[1] / 16000)
+                progress.advance(block.shape[1] / SAMPLE_RATE_HZ)
             analyzer.finish()
         stats = analyzer.stats()
         if save_transcript is not None and analyzer.transcription is not None:
@@ -227,8 +216,7 @@ def _analyze_timeline(
     duration: float | None,
     loaded: LoadedConfig,
 ) -> dict[str, Any]:
-    from coach.cli.timeline_file import read_timeline
-    from coach.core.pipeline import analyze_segments
+    from coach.core.pipeline import analyze_segments  # numpy and the VAD: see _analyze_audio
 
     if call is not None or rep is not None or customer is not None:
         raise CoachError(
@@ -293,6 +281,7 @@ def start(
     Stop with Ctrl-C (or SIGTERM, or --duration): the post-call report follows.
     """
     with user_errors():
+        # the live loop loads numpy, the VAD and the audio libraries: only when it runs
         from coach.live.session import check_duration, start_capture
 
         loaded = _load(config, preset, no_transcribe)
@@ -317,7 +306,7 @@ def demo(
 ) -> None:
     """Watch the coach on a short sample call replayed in real time: no call or mic needed."""
     with user_errors():
-        from coach.live.session import DEMO_CALL, ReplaySource, check_duration
+        from coach.live.session import DEMO_CALL, ReplaySource, check_duration  # see start
 
         loaded = _load(config, preset, no_transcribe)
         check_duration(duration)
@@ -335,7 +324,7 @@ def _live_call(
     history_source: str | None = None,
 ) -> None:
     """Run a live call; the report (and the history entry) come even after a signal."""
-    from coach.live.session import (
+    from coach.live.session import (  # see start
         LiveOptions,
         open_events,
         panel_console,
@@ -356,8 +345,6 @@ def _live_call(
     result = run_live(source, loaded.config, options)
     result.stats["call_type"] = loaded.config.coach.preset or "general"
     if plan is not None:  # a live call with history: coached, or a silent control call
-        from coach.history.coaching import compare
-
         result.stats["coached"] = plan.coached
         n = loaded.config.history.baseline_calls
         against = compare([*past, result.stats], len(past), n)
@@ -366,13 +353,9 @@ def _live_call(
     write_stats_json(result.stats, stats_json)
     report = result.stats
     if to_stdout and not sys.stderr.isatty():  # stderr is a log then, not the rep's screen
-        from coach.core.privacy import fixed_nudge_texts
-
         report = fixed_nudge_texts(report, loaded.config.coach.language)
     print_report(report, loaded, Console(stderr=True) if to_stdout else None)
     if history_source is not None:
-        from coach.history.store import try_save_call
-
         kept = {k: v for k, v in result.stats.items() if k != "baseline"}  # rebuilt from rows
         try_save_call(kept, history_source)
 
@@ -380,9 +363,6 @@ def _live_call(
 def _coaching_plan(loaded: LoadedConfig) -> tuple[Any, list[dict[str, Any]]]:
     """The next live call's budget from the rep's history, and that history (a bad
     history costs the history-based parts only, never the call)."""
-    from coach.history.coaching import plan_call
-    from coach.history.store import History
-
     try:
         with History() as h:
             calls = [stats for _, stats in h.all_stats()]
@@ -409,7 +389,7 @@ def devices(
 ) -> None:
     """List the input devices and which ones `coach start` would use for you and the customer."""
     with user_errors():
-        from coach.live.session import check_duration, list_devices, run_meter
+        from coach.live.session import check_duration, list_devices, run_meter  # see start
 
         loaded = _load(config, preset)
         check_duration(duration)
@@ -426,8 +406,6 @@ def version() -> None:
 
 
 def main() -> None:
-    from coach.cli.crash import run_reporting_bugs
-
     run_reporting_bugs(app)
 
 

@@ -23,8 +23,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,11 +35,12 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from coach.cli.common import user_errors
 from coach.config import load_config
 from coach.errors import CoachError
 from coach.history import coaching
 from coach.history.store import CallRow, History, history_path, values
-from coach.ui.report import fmt_time
+from coach.ui.report import ReportTargets, fmt_time, render_report
 
 history_app = typer.Typer(
     help="Your past calls (statistics only): recent calls and trends, show, export, delete.",
@@ -52,16 +52,6 @@ HISTORY_SCHEMA = "coach.history/1"
 SPARKS = "▁▂▃▄▅▆▇█"
 MISSING = "·"
 TALK_RATIO_IDEAL = 0.43  # Gong Labs: best-converting calls 43:57 (as in coach.ui.report)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """A CoachError is one line on stderr and exit status 2 (as ``coach.cli.user_errors``)."""
-    try:
-        yield
-    except CoachError as e:
-        typer.echo(f"coach: {e}", err=True)
-        raise typer.Exit(2) from None
 
 
 # --------------------------------------------------------------------------- formatting
@@ -411,7 +401,7 @@ def recent(
     """Recent calls and how your figures trend (statistics only; audio is never kept)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _user_errors():
+    with user_errors():
         if limit < 1:
             raise CoachError(f"--limit must be at least 1, got {limit}")
         with History() as h:
@@ -463,7 +453,7 @@ def effect(
     ] = False,
 ) -> None:
     """Coached against silent control calls (coach.control_every): does the coach help?"""
-    with _user_errors():
+    with user_errors():
         with History() as h:
             calls = [stats for _, stats in h.all_stats()]
         result = coaching.effect(calls, load_config().config.history.min_effect_calls)
@@ -485,17 +475,13 @@ def show(
     ] = None,
 ) -> None:
     """The post-call report of one call from the history (nudge texts rebuilt from their kind)."""
-    with _user_errors():
-        from coach.config import load_config
-
+    with user_errors():
         cfg = load_config(config, None).config
         with History() as h:
             stats = h.get_call(_parse_id(call_id), cfg.coach.language)
         if as_json:
             sys.stdout.write(json.dumps(stats) + "\n")
             return
-        from coach.ui.report import ReportTargets, render_report
-
         targets = ReportTargets(
             talk_ratio_max=cfg.nudges.talk_ratio_max,
             rep_monologue_max_s=cfg.nudges.rep_monologue_max_s,
@@ -511,7 +497,7 @@ def export(
     ] = None,
 ) -> None:
     """Export every call's figures (oldest first), e.g. for a spreadsheet."""
-    with _user_errors():
+    with user_errors():
         if csv_path is None:
             raise CoachError("say where to write: coach history export --csv PATH")
         with History() as h:
@@ -544,7 +530,7 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask for confirmation.")] = False,
 ) -> None:
     """Delete one call, or every call with --all (asks first unless --yes)."""
-    with _user_errors():
+    with user_errors():
         if (call_id is None) == (not all_calls):
             raise CoachError("say what to delete: coach history delete ID, or --all")
         with History() as h:

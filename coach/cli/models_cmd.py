@@ -12,6 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from coach.cli.common import user_errors
+from coach.config import load_config, model_name, speech_language
+
 DEFAULTS_WHY = (
     "Defaults (transcribe.model = \"\"): tiny.en for English -- on espeak test calls as "
     "few word errors as base (9.8 % vs 10.2 %) and the same questions, at half the CPU; "
@@ -35,8 +38,7 @@ def models_command(
     `make models MODEL=base` the multilingual base, the default for German
     (coach.language = "de").
     """
-    from coach.cli.app import user_errors
-    from coach.config import load_config, model_name, speech_language
+    # numpy and the model store load only when this command runs, not on every `coach` start
     from coach.transcription.transcribe import installed_models, model_dirs, resolve_model
 
     with user_errors():

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from coach.config import Config
 from coach.core.nudge_text import KINDS
 from coach.core.segments import SideTrack
-from coach.core.timeline import Nudge, Side, Timeline
+from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing
+from coach.core.types import Side
 
 WINDOW_MS = 600_000
 """The budget counts shown nudges over 10 minutes of call."""

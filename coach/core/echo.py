@@ -78,7 +78,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from coach.errors import CoachError
 
-SAMPLE_RATE = 16000
 SUB = 160
 """Samples per 10 ms subframe: the grid of the levels and of the gate."""
 HEADSET_WARNING = "your microphone picks up the other side — use a headset for best results"

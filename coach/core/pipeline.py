@@ -22,9 +22,10 @@ from coach.core.budget import BudgetParams, Cue, NudgeBudget, decide_all
 from coach.core.echo import HEADSET_WARNING, EchoParams, LeakGate
 from coach.core.silero_vad import SileroParams, SileroVad
 from coach.core.stats import compute_stats
-from coach.core.timeline import Nudge, Side, Timeline
+from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing, ms
-from coach.core.vad import SAMPLE_RATE, SideVad, VadParams, end_latency_ms, latency_bound_ms
+from coach.core.types import SAMPLE_RATE_HZ, Side
+from coach.core.vad import SideVad, VadParams, end_latency_ms, latency_bound_ms
 
 LAZY_MAX_MS = 240
 """Longest a live loop holds audio back from the analyzer when nothing is due."""
@@ -95,6 +96,7 @@ class CallAnalyzer:
         self.transcription: TranscriptionStage | None = None
         """Transcripts (coach/transcription/transcribe.py): None without a transcriber."""
         if transcriber is not None:
+            # optional: its worker thread and model store load only when words are wanted
             from coach.transcription.transcribe import TranscriptionStage
 
             self.transcription = TranscriptionStage(
@@ -116,13 +118,13 @@ class CallAnalyzer:
         """The mic side's leak gate (coach/core/echo.py); None when echo_cancellation is off."""
         self.samples = 0
         self._realign: list[int] = []
-        self.frame_samples = setup.frame_ms * SAMPLE_RATE // 1000
-        self._lazy_samples = _lazy_step_ms(timing, setup) * SAMPLE_RATE // 1000
+        self.frame_samples = setup.frame_ms * SAMPLE_RATE_HZ // 1000
+        self._lazy_samples = _lazy_step_ms(timing, setup) * SAMPLE_RATE_HZ // 1000
 
     @property
     def now_ms(self) -> int:
         """Audio time fed so far."""
-        return self.samples * 1000 // SAMPLE_RATE
+        return self.samples * 1000 // SAMPLE_RATE_HZ
 
     def realign(self, at_samples: int) -> None:
         """The live capture realigned the two sides from this sample of the call on
@@ -190,7 +192,7 @@ class CallAnalyzer:
             target = min(target, -(-release // frame) * frame)
         t = _earliest(self.timeline.next_instant_ms(), self.budget.next_instant_ms(self.timeline))
         if t is not None:
-            due = -(-((t + 1) * SAMPLE_RATE // 1000) // frame) * frame  # the frame just past t
+            due = -(-((t + 1) * SAMPLE_RATE_HZ // 1000) // frame) * frame  # the frame just past t
             if due <= after_now and release is not None and self._rep_holds_back(t):
                 return max(after_now, target)  # the rep's audio comes with the release
             target = min(target, due)

@@ -46,12 +46,13 @@ from typing import Any
 import numpy as np
 import webrtcvad
 
-from coach.core.vad import SAMPLE_RATE, VadUpdate
+from coach.core.types import SAMPLE_RATE_HZ
+from coach.core.vad import VadUpdate
 from coach.errors import CoachError
 
 WINDOW = 512
 """Samples per model window (32 ms at 16 kHz): the detector's frame."""
-WINDOW_MS = WINDOW * 1000 // SAMPLE_RATE
+WINDOW_MS = WINDOW * 1000 // SAMPLE_RATE_HZ
 _CONTEXT = 64  # samples of the previous window the model sees with each window
 _QUARTER = WINDOW // 4
 _PREGATE_FRAME = 480  # webrtcvad's 30 ms frame: the head of each window
@@ -267,7 +268,7 @@ class SileroVad:
         self._finished = True
         closed: list[tuple[int, int]] = []
         self._close(closed)
-        return VadUpdate(closed, self._samples * 1000 // SAMPLE_RATE, None)
+        return VadUpdate(closed, self._samples * 1000 // SAMPLE_RATE_HZ, None)
 
     # -- internals ------------------------------------------------------------
     def _queue_leak(self, leak: np.ndarray | None, subs: int) -> None:
@@ -342,7 +343,7 @@ class SileroVad:
         loud_pregate = power > floors * 10.0 ** (p.pregate_db / 10.0)
         run_model = np.zeros(n, bool)
         for k in range(n):
-            if loud_pregate[k] or self._webrtc.is_speech(pcm[k].tobytes(), SAMPLE_RATE):
+            if loud_pregate[k] or self._webrtc.is_speech(pcm[k].tobytes(), SAMPLE_RATE_HZ):
                 self._heard = self._windows + k
             run_model[k] = self._windows + k - self._heard <= p.keep_windows
         prob = self._probabilities(w, run_model)

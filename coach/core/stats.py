@@ -11,7 +11,8 @@ from typing import Any
 
 from coach.core.budget import cue_summary, decide_all
 from coach.core.nudge_text import KINDS, nudge_text
-from coach.core.timeline import FloorChange, Nudge, Side, Timeline
+from coach.core.timeline import FloorChange, Nudge, Timeline
+from coach.core.types import Side
 
 SCHEMA = "coach.stats/1"
 

@@ -24,23 +24,10 @@ import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from coach.core.segments import SideTrack
 from coach.core.timing import Timing
-
-
-class Side(IntEnum):
-    REP = 0
-    CUSTOMER = 1
-
-    @property
-    def other(self) -> Side:
-        return Side(1 - self)
-
-    @property
-    def label(self) -> str:
-        return "rep" if self is Side.REP else "customer"
+from coach.core.types import Side
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import webrtcvad
 
+from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
-SAMPLE_RATE = 16000
-"""The only rate the VAD takes (Hz); resample before feeding."""
-SAMPLES_PER_MS = SAMPLE_RATE // 1000
+SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
 SUBFRAME_MS = 10
 """Resolution of the boundary refinement (ms): the truth grid of the eval."""
 _SUB = SUBFRAME_MS * SAMPLES_PER_MS
@@ -522,9 +521,9 @@ class SideVad:
         """webrtcvad's verdict on each of the n frames of pcm."""
         step, flen = 2 * self._flen, self._flen
         if _process is not None:
-            ptr, sr = self._vad._vad, SAMPLE_RATE
+            ptr, sr = self._vad._vad, SAMPLE_RATE_HZ
             return [_process(ptr, sr, pcm[i : i + step], flen) for i in range(0, n * step, step)]
-        vad, sr = self._vad, SAMPLE_RATE  # pragma: no cover - the public wrapper: twice the cost
+        vad, sr = self._vad, SAMPLE_RATE_HZ  # pragma: no cover - the public wrapper: twice the cost
         return [vad.is_speech(pcm[i : i + step], sr) for i in range(0, n * step, step)]
 
     def _pcm(

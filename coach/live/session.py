@@ -50,14 +50,17 @@ import numpy as np
 from rich.console import Console
 from rich.live import Live
 
-from coach.audio.capture import BLOCK_FRAMES, SAMPLE_RATE_HZ, SourceState
+from coach.audio.audio_io import open_call
+from coach.audio.capture import BLOCK_FRAMES, SourceState
 from coach.config import Config, LiveConfig
 from coach.core.budget import BudgetParams, Cue
 from coach.core.nudge_text import nudge_text
 from coach.core.pipeline import CallAnalyzer, vad_setup
 from coach.core.privacy import fixed_nudge_texts
-from coach.core.timeline import Nudge, Side, Timeline
+from coach.core.timeline import Nudge, Timeline
+from coach.core.types import SAMPLE_RATE_HZ, Side
 from coach.errors import CoachError
+from coach.ui.panel import LiveSnapshot, NudgeView, build_panel, panel_key
 
 NUDGE_HOLD_S = 8.0
 """How long a nudge other than ``acknowledge`` stays on the panel (audio seconds)."""
@@ -130,8 +133,6 @@ class ReplaySource:
         return self._ended
 
     def start(self) -> None:
-        from coach.audio.audio_io import open_call
-
         info, self._blocks = open_call(self.path, block_s=BLOCK_FRAMES / SAMPLE_RATE_HZ)
         self.duration_s = info.duration_s
         self._t0 = self.clock()
@@ -342,10 +343,8 @@ def snapshot(
     board: NudgeBoard,
     state: SourceState,
     listening: bool,
-) -> Any:
-    """The panel's view of the call right now (a ``coach.ui.panel.LiveSnapshot``)."""
-    from coach.ui.panel import LiveSnapshot, NudgeView
-
+) -> LiveSnapshot:
+    """The panel's view of the call right now."""
     cfg = analyzer.config
     tl = analyzer.timeline
     now = analyzer.now_ms
@@ -597,10 +596,8 @@ def _panel(console: Console | None) -> Iterator[Live | None]:
         yield live
 
 
-def _draw(live: Live, snap: Any, shown: list[object]) -> None:
+def _draw(live: Live, snap: LiveSnapshot, shown: list[object]) -> None:
     """Draw ``snap`` at the terminal's size, unless that is what it shows already."""
-    from coach.ui.panel import build_panel, panel_key
-
     width, height = live.console.size
     panel = build_panel(snap, width, height)
     key = panel_key(panel)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from coach.core.types import SAMPLE_RATE_HZ
+
 WINDOW_S = 28.0
 """Audio packed into one pass: under whisper's 30 s window, so nothing spills into a second."""
 GAP_S = 1.0
@@ -22,7 +23,7 @@ mostly where the packed text was the better one (measured for this project)."""
 
 
 def seconds(audio: np.ndarray) -> float:
-    return len(audio) / SAMPLE_RATE
+    return len(audio) / SAMPLE_RATE_HZ
 
 
 def packed_seconds(lengths_s: Sequence[float]) -> float:
@@ -32,7 +33,7 @@ def packed_seconds(lengths_s: Sequence[float]) -> float:
 
 def pack(audios: Sequence[np.ndarray]) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """The pieces end to end with ``GAP_S`` of silence between; each piece's span (s)."""
-    gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
+    gap = np.zeros(int(GAP_S * SAMPLE_RATE_HZ), dtype=np.float32)
     parts: list[np.ndarray] = []
     spans: list[tuple[float, float]] = []
     t = 0.0

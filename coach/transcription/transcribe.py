@@ -63,14 +63,16 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from platformdirs import user_data_dir
 
 from coach.config import DEFAULT_MODEL_EN, Config, model_name, speech_language
-from coach.core.timeline import Nudge, Side, Timeline
+from coach.core.timeline import Nudge, Timeline
+from coach.core.types import Side
 from coach.errors import CoachError
 from coach.transcription import lexicon, packing
 from coach.transcription.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
@@ -127,8 +129,6 @@ def source_root() -> Path | None:
 
 def model_dirs() -> list[tuple[str, Path]]:
     """The folders searched for model names, labelled, in search order."""
-    from platformdirs import user_data_dir
-
     dirs: list[tuple[str, Path]] = []
     env = os.environ.get(MODELS_ENV)
     if env:
@@ -278,6 +278,8 @@ class WhisperEngine:
         fallback: bool = False,
     ) -> None:
         offline()
+        # ctranslate2 and the model's libraries: heavy, loaded only when transcription is on,
+        # and after offline() has told the hub code never to go online
         from faster_whisper import WhisperModel
 
         self.path = path
@@ -1051,8 +1053,6 @@ class TranscriptionStage:
 
 
 def _with_seq(piece: Piece, seq: int) -> Piece:
-    from dataclasses import replace
-
     return replace(piece, seq=seq)
 
 

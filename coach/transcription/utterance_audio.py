@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coach.core.segments import SideTrack
-from coach.core.timeline import Side
+from coach.core.types import SAMPLE_RATE_HZ, Side
 
-SAMPLE_RATE = 16000
-_PER_MS = SAMPLE_RATE // 1000
+_PER_MS = SAMPLE_RATE_HZ // 1000
 PRE_ROLL_MS = 250
 """Audio kept before the VAD's start of an utterance: whisper tiny.en on espeak questions
 cut at the onset lower-cased and lost the "?" of 4 of 10 ("what happens when report is
@@ -124,7 +123,7 @@ class UtteranceCutter:
         self.max_piece_ms = max_piece_ms
         self.pad_before_ms = pad_before_ms
         self.pad_after_ms = pad_after_ms
-        self.ring = AudioRing(int(ring_s * SAMPLE_RATE))
+        self.ring = AudioRing(int(ring_s * SAMPLE_RATE_HZ))
         self.next_seg = 0  # first segment not wholly cut yet
         self.cut_ms = 0  # audio before this has been cut (or was silence)
         self._pieces_per_utt: dict[int, int] = {}  # utterance start -> pieces cut so far

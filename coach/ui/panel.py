@@ -22,7 +22,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.panel import Panel
 from rich.text import Text
 
-from coach.ui.report import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
+from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
 
 NONE = "—"
 """What a value that is not known (yet) looks like."""

@@ -27,6 +27,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
+
 __all__ = ["ReportTargets", "render_report", "speaker_strip", "takeaways"]
 
 
@@ -41,12 +43,6 @@ class ReportTargets:
     patience_good_s: float = 1.0  # ~1-1.5 s pauses of top performers (Gong, secondary sources)
     heed_window_s: float = 15.0  # nudges.heed_window_s
 
-
-REP_STYLE = "cyan"
-CUSTOMER_STYLE = "magenta"
-GOOD = "green"
-WARN = "yellow"
-BAD = "red"
 
 _LABELS = ("You", "Customer")
 LABEL_W = max(len(s) for s in _LABELS) + 1  # row-label column of the strip

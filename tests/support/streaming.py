@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from coach.config import Config
 from coach.core.stats import compute_stats
-from coach.core.timeline import Side, Timeline
+from coach.core.timeline import Timeline
 from coach.core.timing import Timing, ms
+from coach.core.types import Side
 
 
 def lay_out(pieces: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
