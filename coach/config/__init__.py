@@ -3,45 +3,50 @@
 What enters is the defaults, an optional TOML file (``$COACH_CONFIG`` or the
 platform's config folder), a preset and command-line overrides; what leaves is
 one validated, frozen :class:`Config` (inside a :class:`LoadedConfig` that says
-where each value came from), which every stage reads. ``schema`` holds the keys,
-the loader and the commented renderer; importers use this package's names.
+where each value came from), which every stage reads. ``schema`` holds the keys
+(dataclass fields whose metadata is each key's rule and reason, made by ``keys``);
+``presets``, ``validate`` (one key), ``rules`` (keys together), ``loader``,
+``toml_text`` and ``render`` (`coach config init`) read it. Importers use this
+package's names.
 """
 
-from coach.config.schema import (
+from coach.config.keys import KeySpec, Source, Value
+from coach.config.loader import (
+    ENV_VAR,
+    LoadedConfig,
+    config_from_data,
+    default_config_path,
+    load_config,
+    override,
+)
+from coach.config.presets import PRESETS, Preset
+from coach.config.render import render_config_toml
+from coach.config.rules import (
     DEFAULT_MODEL_EN,
     DEFAULT_MODEL_MULTILINGUAL,
+    check_config,
+    model_name,
+    speech_language,
+)
+from coach.config.schema import (
     DEFAULTS,
-    ENV_VAR,
     KEYS,
-    PRESETS,
     SECTION_CLASSES,
     TABLES,
     AudioConfig,
     CoachConfig,
     Config,
     HistoryConfig,
-    KeySpec,
     LiveConfig,
-    LoadedConfig,
     NudgesConfig,
-    Preset,
     ReportConfig,
     TranscribeConfig,
     TurnsConfig,
     VadConfig,
-    Value,
-    allowed,
-    check_config,
-    config_from_data,
     config_values,
-    default_config_path,
-    load_config,
-    model_name,
-    override,
-    render_config_toml,
-    speech_language,
-    toml_value,
 )
+from coach.config.toml_text import toml_value
+from coach.config.validate import allowed
 
 __all__ = [
     "Value",
@@ -49,6 +54,7 @@ __all__ = [
     "DEFAULT_MODEL_EN",
     "DEFAULT_MODEL_MULTILINGUAL",
     "KeySpec",
+    "Source",
     "TABLES",
     "KEYS",
     "Preset",
