@@ -1,4 +1,4 @@
-"""The call history (coach/history/store.py, coach/cli/history_cmd.py): what is kept, and how
+"""The call history (coach/history/, coach/cli/history_cmd.py): what is kept, and how
 it is shown.
 
 Every test keeps its database in its own folder through ``COACH_DATA_DIR``.
@@ -22,7 +22,7 @@ import pytest
 from platformdirs import user_data_dir
 
 import coach.history.store as history
-from coach.cli.history_cmd import FIGURES, sparkline, trend
+from coach.cli.history_views import FIGURES, sparkline, trend
 from coach.config import Config
 from coach.core.nudge_text import nudge_text
 from coach.core.pipeline import analyze_segments

@@ -34,14 +34,11 @@ too-new database, an unknown call id, an unwritable export path) is a
 from __future__ import annotations
 
 import csv
-import json
-import math
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -50,6 +47,17 @@ from platformdirs import user_data_dir
 
 from coach.core.privacy import fixed_nudge_texts, for_history
 from coach.errors import CoachError
+from coach.history.migrations import CURRENT_VERSION, MIGRATIONS
+from coach.history.records import (
+    COLUMNS,
+    CallRow,
+    dumps_stats,
+    figures,
+    iso,
+    loads_stats,
+    now,
+    values,
+)
 
 __all__ = [
     "COLUMNS",
@@ -89,168 +97,6 @@ def history_path() -> Path:
     """Where the history database lives: ``$COACH_DATA_DIR`` or the platform's data dir."""
     folder = os.environ.get(ENV_VAR) or user_data_dir("coach", appauthor=False)
     return Path(folder).expanduser() / DB_NAME
-
-
-# --------------------------------------------------------------------------- schema
-
-
-def _migrate_1(conn: sqlite3.Connection) -> None:
-    """v1: one row per call; the trend figures as columns and the full stats JSON."""
-    conn.execute(
-        """
-        CREATE TABLE calls (
-            id                    INTEGER PRIMARY KEY AUTOINCREMENT,
-            started_at            TEXT NOT NULL,  -- ISO 8601, local time with offset
-            saved_at              TEXT NOT NULL,
-            source                TEXT NOT NULL,  -- "analyze FILE", "live", ...
-            duration_s            REAL NOT NULL,
-            talk_ratio            REAL,           -- null: nobody spoke
-            longest_story_s       REAL NOT NULL,  -- customer.longest_monologue_s
-            longest_monologue_s   REAL NOT NULL,  -- rep.longest_monologue_s
-            patience_s            REAL,
-            interactivity_per_min REAL,
-            nudges                INTEGER NOT NULL,
-            heed_rate             REAL,           -- heeded / nudges; null without nudges
-            stats_json            TEXT NOT NULL
-        )
-        """
-    )
-
-
-def _migrate_2(conn: sqlite3.Connection) -> None:
-    """v2: interruption and rep-backchannel counts as columns, backfilled from the JSON.
-
-    The pattern for every figure added later: a new column, filled for old
-    calls from the stats JSON each row keeps.
-    """
-    conn.execute("ALTER TABLE calls ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0")
-    conn.execute("ALTER TABLE calls ADD COLUMN backchannels INTEGER NOT NULL DEFAULT 0")
-    conn.execute("CREATE INDEX calls_started_at ON calls (started_at)")
-    for row_id, text in conn.execute("SELECT id, stats_json FROM calls").fetchall():
-        f = _figures(_loads(text))
-        conn.execute(
-            "UPDATE calls SET interruptions = ?, backchannels = ? WHERE id = ?",
-            (f["interruptions"], f["backchannels"], row_id),
-        )
-
-
-def _migrate_3(conn: sqlite3.Connection) -> None:
-    """v3: the words older versions kept (nudge texts quoting the customer, acknowledgement
-    and filler word lists) are scrubbed from every row; ``secure_delete`` zeroes the old bytes.
-    """
-    for row_id, text in conn.execute("SELECT id, stats_json FROM calls").fetchall():
-        clean = for_history(_loads(text))
-        conn.execute("UPDATE calls SET stats_json = ? WHERE id = ?", (_dumps(clean), row_id))
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _migrate_1,
-    _migrate_2,
-    _migrate_3,
-)
-"""Migration ``i`` takes a version-``i`` database to version ``i + 1``; append only."""
-
-CURRENT_VERSION = len(MIGRATIONS)
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
-def _count(x: Any) -> int:
-    return len(x) if isinstance(x, list) else 0
-
-
-def _side(stats: dict[str, Any], side: str) -> dict[str, Any]:
-    d = stats.get(side)
-    return d if isinstance(d, dict) else {}
-
-
-def _longest(stats: dict[str, Any], side: str) -> float:
-    return max(0.0, _num(_side(stats, side).get("longest_monologue_s")) or 0.0)
-
-
-def _figures(stats: dict[str, Any]) -> dict[str, Any]:
-    """The trend columns of one stats object, read defensively (bad values → null / 0)."""
-    nudges = stats.get("nudges")
-    nudges = nudges if isinstance(nudges, list) else []
-    heeded = sum(1 for n in nudges if isinstance(n, dict) and n.get("heeded") is True)
-    return {
-        "duration_s": max(0.0, _num(stats.get("duration_s")) or 0.0),
-        "talk_ratio": _num(stats.get("talk_ratio")),
-        "longest_story_s": _longest(stats, "customer"),
-        "longest_monologue_s": _longest(stats, "rep"),
-        "patience_s": _num(stats.get("patience_s")),
-        "interactivity_per_min": _num(stats.get("interactivity_per_min")),
-        "nudges": len(nudges),
-        "heed_rate": heeded / len(nudges) if nudges else None,
-        "interruptions": _count(stats.get("interruptions")),
-        "backchannels": _count(_side(stats, "rep").get("backchannels")),
-    }
-
-
-def _finite(x: Any) -> Any:
-    """The stats with every NaN/inf replaced by null, so the stored JSON is strict JSON."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {str(k): _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
-
-
-def _dumps(stats: dict[str, Any]) -> str:
-    return json.dumps(_finite(stats), allow_nan=False, separators=(",", ":"))
-
-
-def _loads(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
-
-
-def _iso(t: datetime) -> str:
-    return (t if t.tzinfo is not None else t.astimezone()).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class CallRow:
-    """One call in the history, without its full stats (see :meth:`History.get_call`)."""
-
-    id: int
-    started_at: str
-    saved_at: str
-    source: str
-    duration_s: float
-    talk_ratio: float | None
-    longest_story_s: float
-    longest_monologue_s: float
-    patience_s: float | None
-    interactivity_per_min: float | None
-    nudges: int
-    heed_rate: float | None
-    interruptions: int
-    backchannels: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CallRow))
-"""The CSV / JSON columns, in order."""
 
 
 # --------------------------------------------------------------------------- database
@@ -348,7 +194,7 @@ class History:
             ) from None
 
     def _move_aside(self) -> Path:
-        stamp = _now().strftime("%Y%m%d-%H%M%S")
+        stamp = now().strftime("%Y%m%d-%H%M%S")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
         while aside.exists():
@@ -415,10 +261,10 @@ class History:
             STATS_SCHEMA_PREFIX
         ):
             raise CoachError("not a coach.stats object; nothing saved to the history")
-        fig = _figures(stats)
-        saved = _now()
+        fig = figures(stats)
+        saved = now()
         started = started_at or saved - timedelta(seconds=fig["duration_s"])
-        text = _dumps(for_history(stats))
+        text = dumps_stats(for_history(stats))
         with self._transaction():
             cur = self.conn.execute(
                 """
@@ -428,8 +274,8 @@ class History:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    _iso(started),
-                    _iso(saved),
+                    iso(started),
+                    iso(saved),
                     str(source),
                     fig["duration_s"],
                     fig["talk_ratio"],
@@ -473,7 +319,7 @@ class History:
         ).fetchone()
         if row is None:
             raise _unknown(call_id)
-        return fixed_nudge_texts(_loads(row[0]), language)
+        return fixed_nudge_texts(loads_stats(row[0]), language)
 
     def all_stats(self) -> list[tuple[int, dict[str, Any]]]:
         """Every call's stored stats (numbers and fixed labels), oldest first."""
@@ -481,7 +327,7 @@ class History:
             rows = self.conn.execute("SELECT id, stats_json FROM calls ORDER BY id").fetchall()
         except sqlite3.Error as e:
             raise CoachError(f"history database {self.path}: {e}") from None
-        return [(int(i), _loads(text)) for i, text in rows]
+        return [(int(i), loads_stats(text)) for i, text in rows]
 
     def get_row(self, call_id: int) -> CallRow:
         row = self.conn.execute(
@@ -586,8 +432,3 @@ def delete_all(*, path: Path | None = None) -> int:
 def export_csv(target: Path | str, *, path: Path | None = None) -> int:
     with History(path) as h:
         return h.export_csv(target)
-
-
-def values(rows: Sequence[CallRow], column: str) -> list[float | None]:
-    """One column of ``rows``, oldest first (``rows`` come newest first)."""
-    return [getattr(r, column) for r in reversed(rows)]
