@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from coach.transcription.transcribe import PieceResult
+    from coach.transcription.transcribers import PieceResult
     from coach.transcription.utterance_audio import Piece
 
 GOAL_WER = 0.05
@@ -83,7 +83,7 @@ def pieces_of(path: Path) -> list[np.ndarray]:
     from coach.audio.audio_io import open_call
     from coach.config import Config
     from coach.core.pipeline import CallAnalyzer
-    from coach.transcription.transcribe import TranscriptionStage
+    from coach.transcription.stage import TranscriptionStage
 
     _, blocks = open_call(path, block_s=5.0)
     collect = _Collect()
@@ -100,7 +100,8 @@ def pieces_of(path: Path) -> list[np.ndarray]:
 def run(paths: list[Path]) -> list[str]:
     from coach.config import Config, model_name, speech_language
     from coach.transcription import packing
-    from coach.transcription.transcribe import WhisperEngine, resolve_model
+    from coach.transcription.engine import WhisperEngine
+    from coach.transcription.model_store import resolve_model
 
     cfg = Config()
     model = resolve_model(model_name(cfg))
@@ -147,7 +148,7 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
     from coach.config import Config, TranscribeConfig
     from coach.core.pipeline import CallAnalyzer
     from coach.core.types import Side
-    from coach.transcription.transcribe import open_transcriber
+    from coach.transcription.transcribers import open_transcriber
 
     cfg = Config() if transcribe else replace(Config(), transcribe=TranscribeConfig(enabled=False))
     transcriber = open_transcriber(cfg, live=True)
@@ -315,7 +316,7 @@ def analyze_speed(minutes: float) -> list[str]:
     """``coach analyze``'s pipeline with transcription on a generated spoken call: x real time."""
     from coach.config import Config
     from coach.core.pipeline import CallAnalyzer
-    from coach.transcription.transcribe import open_transcriber
+    from coach.transcription.transcribers import open_transcriber
 
     call = spoken_call(minutes)
     cfg = Config()

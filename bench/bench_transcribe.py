@@ -38,7 +38,7 @@ import numpy as np
 from coach.core.types import SAMPLE_RATE_HZ
 
 if TYPE_CHECKING:
-    from coach.transcription.transcribe import Engine
+    from coach.transcription.engine import Engine
 
 RATE = SAMPLE_RATE_HZ
 GOAL_LATENCY_S = 1.5
@@ -121,7 +121,7 @@ def _live(call: np.ndarray, engine: Engine, speed: float, nice: int) -> dict[str
     """Real-time feed with a capture thread, the pipeline and the transcription worker."""
     from coach.config import Config
     from coach.core.pipeline import CallAnalyzer
-    from coach.transcription.transcribe import PieceResult, WorkerTranscriber
+    from coach.transcription.transcribers import PieceResult, WorkerTranscriber
 
     worker = WorkerTranscriber(lambda: engine, nice=nice)
     worker.ready.wait(30)
@@ -207,12 +207,9 @@ def run(speed: float = 1.0, nice: int = 5) -> list[str]:
     """Measure; return the report lines."""
     from coach.config import Config, model_name, speech_language
     from coach.core.pipeline import CallAnalyzer
-    from coach.transcription.transcribe import (
-        SyncTranscriber,
-        WhisperEngine,
-        resolve_model,
-        verify_model,
-    )
+    from coach.transcription.engine import WhisperEngine
+    from coach.transcription.model_store import resolve_model, verify_model
+    from coach.transcription.transcribers import SyncTranscriber
 
     cfg = Config().transcribe
     model = model_name(Config())

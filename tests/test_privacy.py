@@ -449,7 +449,7 @@ def test_the_audit_hook_sees_writes_and_sockets(box: Sandbox) -> None:
 
 def transcription_missing() -> str | None:
     """Why `coach analyze` would not transcribe here, or None."""
-    from coach.transcription.transcribe import DEFAULT_MODEL, resolve_model
+    from coach.transcription.model_store import DEFAULT_MODEL, resolve_model
 
     if resolve_model(DEFAULT_MODEL) is None:
         return f"no {DEFAULT_MODEL} model installed (make models): transcription not exercised"

@@ -35,18 +35,20 @@ from coach.core.segments import SideTrack
 from coach.core.types import Side
 from coach.errors import CoachError
 from coach.transcription.lexicon import is_question
-from coach.transcription.transcribe import (
+from coach.transcription.model_store import (
     KNOWN_SHA256,
     MODELS_ENV,
-    SHED_NOTICES,
+    installed_models,
+    no_model_notice,
+    resolve_model,
+    verify_model,
+)
+from coach.transcription.stage import SHED_NOTICES
+from coach.transcription.transcribers import (
     PieceResult,
     SyncTranscriber,
     WorkerTranscriber,
-    installed_models,
-    no_model_notice,
     open_transcriber,
-    resolve_model,
-    verify_model,
 )
 from coach.transcription.utterance_audio import AudioRing, Piece, UtteranceCutter
 from tests.support.synth import make_call
@@ -646,7 +648,7 @@ def test_faster_whisper_is_loaded_offline(real_model: Path) -> None:
     """HF_HUB_OFFLINE is set before faster-whisper (and huggingface_hub) is imported."""
     code = (
         "from coach.config import Config\n"
-        "from coach.transcription.transcribe import open_transcriber\n"
+        "from coach.transcription.transcribers import open_transcriber\n"
         "assert open_transcriber(Config(), live=False) is not None\n"
         "import huggingface_hub.constants as c\n"
         "print(c.HF_HUB_OFFLINE)\n"

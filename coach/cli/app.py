@@ -177,7 +177,7 @@ def _analyze_audio(
     # audio: `coach config` and `coach history` start without them
     from coach.audio.audio_io import open_call
     from coach.core.pipeline import CallAnalyzer
-    from coach.transcription.transcribe import open_transcriber
+    from coach.transcription.transcribers import open_transcriber
 
     info, blocks = open_call(call, rep=rep, customer=customer, channels=channels, block_s=5.0)
     # transcription is on whenever a model is installed; offline it never drops work

@@ -39,7 +39,7 @@ def models_command(
     (coach.language = "de").
     """
     # numpy and the model store load only when this command runs, not on every `coach` start
-    from coach.transcription.transcribe import installed_models, model_dirs, resolve_model
+    from coach.transcription.model_store import installed_models, model_dirs, resolve_model
 
     with user_errors():
         cfg = load_config(config, None).config

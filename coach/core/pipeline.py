@@ -31,7 +31,8 @@ LAZY_MAX_MS = 240
 """Longest a live loop holds audio back from the analyzer when nothing is due."""
 
 if TYPE_CHECKING:
-    from coach.transcription.transcribe import Transcriber, TranscriptionStage
+    from coach.transcription.stage import TranscriptionStage
+    from coach.transcription.transcribers import Transcriber
 
 
 Detector = SideVad | SileroVad
@@ -94,10 +95,10 @@ class CallAnalyzer:
     ) -> None:
         self.config = config
         self.transcription: TranscriptionStage | None = None
-        """Transcripts (coach/transcription/transcribe.py): None without a transcriber."""
+        """Transcripts (coach/transcription/stage.py): None without a transcriber."""
         if transcriber is not None:
             # optional: its worker thread and model store load only when words are wanted
-            from coach.transcription.transcribe import TranscriptionStage
+            from coach.transcription.stage import TranscriptionStage
 
             self.transcription = TranscriptionStage(
                 transcriber, speech_language(config), log,
