@@ -1,6 +1,6 @@
 """Check the timeline stage against the contract's conformance cases.
 
-    python -m coach.cli.conformance [--cli] ../shared/eval/timelines.json
+    python -m coach.cli.conformance [--cli] CASES.json
 
 Feeds each case's ideal speech segments straight into the timeline stage with
 the default config and compares every statistic and every nudge (kind, and time
@@ -22,7 +22,7 @@ from typing import Any
 from coach.config import Config
 from coach.core.pipeline import analyze_segments
 
-NUDGE_TOLERANCE_S = 0.05  # METRICS.md: nudge times within 0.05 s
+NUDGE_TOLERANCE_S = 0.05  # docs/metrics.md: nudge times within 0.05 s
 FIGURE_TOLERANCE = 0.0015  # figures are given to 3-4 decimals
 SCALARS = ("duration_s", "talk_ratio", "patience_s", "interactivity_per_min")
 SIDE_SCALARS = ("talk_s", "longest_monologue_s")

@@ -1,4 +1,4 @@
-"""Post-call statistics: the ``coach.stats/1`` object of METRICS.md.
+"""Post-call statistics: the ``coach.stats/1`` object of docs/metrics.md.
 
 Pure: computed from the finished timeline's record and segments. Times leave
 the core here, converted from integer milliseconds to seconds.

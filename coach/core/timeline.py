@@ -15,7 +15,7 @@ backchannel (settled at most ``backchannel_max + utterance_gap`` after its
 start), and for a handover, whether the other side goes on for more than
 ``backchannel_max``. So the same code gives the same answer whether it is fed a
 whole file, blocks of any size, or a live stream: it simply waits where the
-contract says the answer is not known yet. See METRICS.md for every rule.
+contract says the answer is not known yet. See docs/metrics.md for every rule.
 """
 
 from __future__ import annotations

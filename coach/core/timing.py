@@ -1,6 +1,6 @@
 """Contract thresholds in integer milliseconds (the core's unit of audio time).
 
-Durations are compared at 1 ms resolution (METRICS.md), so every threshold is
+Durations are compared at 1 ms resolution (docs/metrics.md), so every threshold is
 rounded to whole milliseconds once, here, and the core never touches floats.
 """
 

@@ -1,7 +1,7 @@
 """The post-call report: what a rep reads after a call.
 
 Rendered with Rich from a ``coach.stats/1`` object (the plain dict that
-``json.loads`` gives, see ``shared/METRICS.md``) and the thresholds it is
+``json.loads`` gives, see ``docs/metrics.md``) and the thresholds it is
 judged against. Pure presentation: nothing here changes a figure, and unknown
 keys are ignored, so the report reads the JSON of any ``coach.stats/1``
 producer.
