@@ -144,7 +144,7 @@ def echo_rows(tmp: Path, coach_bin: str, minutes: float = 10.0) -> str:
     """Analysis speed with the leak gate engaged and not, side by side.
 
     The same call twice: as recorded on a headset, and with the customer
-    leaking into the mic from laptop speakers (-18 dB, 40 ms late, as p3).
+    leaking into the mic from laptop speakers (-18 dB, 40 ms late).
     """
     headset = tmp / "headset.wav"
     seconds = generate_call(headset, minutes, seed=2)

@@ -17,9 +17,7 @@ from coach.core.types import SAMPLE_RATE_HZ
 WINDOW_S = 28.0
 """Audio packed into one pass: under whisper's 30 s window, so nothing spills into a second."""
 GAP_S = 1.0
-"""Silence between packed pieces: with 1.0 s, packed text differed from one-at-a-time by a
-word error rate of 4.8 % on a public call and 6.8 % on an espeak call (0.5 s: 5.0 %, 8.0 %),
-mostly where the packed text was the better one (measured for this project)."""
+"""Silence between packed pieces: enough that whisper keeps neighbouring pieces' words apart."""
 
 
 def seconds(audio: np.ndarray) -> float:
@@ -73,8 +71,8 @@ def split_words(
 
 AMBIGUOUS_S = 1.0
 """A segment reaching this far (or half of a shorter piece) into two pieces cannot be given
-to either by its times. Whisper's segment ends stray up to ~0.3 s into the next piece's
-pre-roll (measured on a public call), so less would ask for word times needlessly."""
+to either by its times; whisper's segment ends stray a little into the next piece's pre-roll,
+so less would ask for word times needlessly."""
 
 
 def split_segments(

@@ -37,9 +37,8 @@ from coach.core.types import SAMPLE_RATE_HZ, Side
 
 _PER_MS = SAMPLE_RATE_HZ // 1000
 PRE_ROLL_MS = 250
-"""Audio kept before the VAD's start of an utterance: whisper tiny.en on espeak questions
-cut at the onset lower-cased and lost the "?" of 4 of 10 ("what happens when report is
-late."), with 250 ms of pre-roll none; more than ~300 ms of silence gained nothing."""
+"""Audio kept before the VAD's start of an utterance: cut at the onset, whisper loses the
+first sound and with it a question's shape, and more silence than this gains nothing."""
 
 
 class AudioRing:
