@@ -81,16 +81,30 @@ def enrich(
     stats["pace_wpm"] = pace
     stats["filler_words"] = fillers
     _rewrite_deepen_heed(stats, deepen_verdicts(timeline, utterances))
+    stats["transcription"] = _what_was_transcribed(
+        pieces, pieces_cut, len(utterances), transcriber, language
+    )
+    return stats
+
+
+def _what_was_transcribed(
+    pieces: list[PieceResult],
+    pieces_cut: int,
+    utterances: int,
+    transcriber: Transcriber,
+    language: str,
+) -> dict[str, Any]:
+    """The stats' ``transcription`` object: the model, and how much of the call it read."""
     done = [r for r in pieces if r.transcribed]
     compute = sum(r.compute_s for r in done)
     audio_s = sum(r.end_ms - r.start_ms for r in done) / 1000
     customer = [r for r in pieces if r.side is Side.CUSTOMER]
     customer_ms = sum(r.speech_ms for r in customer)
-    stats["transcription"] = {
+    return {
         "model": transcriber.name,
         "language": language,
         "mode": "live" if transcriber.live else "analyze",
-        "utterances": len(utterances),
+        "utterances": utterances,
         "pieces": pieces_cut,
         "dropped": sum(r.dropped for r in pieces),
         "skipped": sum(r.skipped for r in pieces),
@@ -100,7 +114,6 @@ def enrich(
         ) if customer_ms else None,
         "real_time_factor": round(compute / audio_s, 3) if audio_s else None,
     }
-    return stats
 
 
 def deepen_verdicts(
