@@ -13,12 +13,10 @@ from coach.transcription.lexicon import (
     is_question,
     is_summary,
     key_phrase,
-    lexicon,
     question_count,
     sentences,
-    vocabulary,
-    words,
 )
+from coach.transcription.word_lists import lexicon, vocabulary, words
 
 
 def test_words_and_sentences() -> None:

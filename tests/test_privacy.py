@@ -592,7 +592,7 @@ def words_in(text: str) -> set[str]:
 
 
 def lexicon_words() -> set[str]:
-    from coach.transcription.lexicon import vocabulary
+    from coach.transcription.word_lists import vocabulary
 
     return set(vocabulary()) | {w for v in vocabulary() for w in words_in(v)}
 
