@@ -35,10 +35,10 @@ sysdeps:
 	@bash scripts/install-system-deps.sh
 
 # The venv and an editable install of the project with its test extras (which
-# also builds coach/_pulse_drain.c in place); redone when the build inputs change.
+# also builds coach/audio/_pulse_drain.c in place); redone when the build inputs change.
 venv: sysdeps $(STAMP)
 
-$(STAMP): pyproject.toml setup.py coach/_pulse_drain.c
+$(STAMP): pyproject.toml setup.py coach/audio/_pulse_drain.c
 	@if [ ! -x $(VPY) ]; then \
 	    echo "creating $(VENV) with $(PYTHON)"; \
 	    $(PYTHON) -m venv $(VENV); \

@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from coach.live import DEMO_CALL
+from coach.core.types import SAMPLE_RATE_HZ
+from coach.live.session import DEMO_CALL
 
-RATE = 16000
+RATE = SAMPLE_RATE_HZ
 GOAL_SPEED_X = 300.0
 GOAL_RSS_MB = 120.0
 
@@ -143,7 +144,7 @@ def echo_rows(tmp: Path, coach_bin: str, minutes: float = 10.0) -> str:
     """Analysis speed with the leak gate engaged and not, side by side.
 
     The same call twice: as recorded on a headset, and with the customer
-    leaking into the mic from laptop speakers (-18 dB, 40 ms late, as p3).
+    leaking into the mic from laptop speakers (-18 dB, 40 ms late).
     """
     headset = tmp / "headset.wav"
     seconds = generate_call(headset, minutes, seed=2)
@@ -176,7 +177,7 @@ def live_cpu_percent(path: Path, block: int = 320, backend: str | None = None) -
     from dataclasses import replace
 
     from coach.config import Config, TranscribeConfig
-    from coach.pipeline import CallAnalyzer
+    from coach.core.pipeline import CallAnalyzer
 
     x, _ = sf.read(path, dtype="float32")
     call = np.ascontiguousarray(x.T)
@@ -206,7 +207,7 @@ def _speech_clips_f1(cmd: list[str], vad_dir: Path) -> str:
 
 def _plain_silero_cpu_s(path: Path) -> float:
     """CPU seconds for plain Silero (every window, both channels): the neural anchor."""
-    from coach.silero_vad import _session
+    from coach.core.silero_vad import _session
 
     session = _session()
     used = 0.0

@@ -88,10 +88,10 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
     read in a loop with no analysis, and two PortAudio streams with callbacks
     that do nothing, each for ``floor_s`` seconds.
     """
-    from coach.capture import SAMPLE_RATE_HZ, open_input
+    from coach.audio.capture import SAMPLE_RATE_HZ, open_input
+    from coach.audio.devices import choose_devices, load_sounddevice
     from coach.config import Config
-    from coach.devices import choose_devices, load_sounddevice
-    from coach.live import start_capture
+    from coach.live.session import start_capture
 
     cap = start_capture(Config(), None, None)
     cap.start()
@@ -154,9 +154,9 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
 def analyzer_cpu_percent(call: Path, config: Path) -> tuple[float, float]:
     """CallAnalyzer alone on the call, fed as the live loop feeds it (where
     ``next_feed_samples`` says): CPU % of real time, and calls per second."""
-    from coach.audio_io import open_call
+    from coach.audio.audio_io import open_call
     from coach.config import load_config
-    from coach.pipeline import CallAnalyzer
+    from coach.core.pipeline import CallAnalyzer
 
     info, blocks = open_call(call, block_s=3600.0)
     x = np.concatenate(list(blocks), axis=1)

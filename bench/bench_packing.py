@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from coach.transcribe import PieceResult
-    from coach.utterance_audio import Piece
+    from coach.transcription.transcribers import PieceResult
+    from coach.transcription.utterance_audio import Piece
 
 GOAL_WER = 0.05
 GOAL_LIVE_CPU_PCT = 4.0
@@ -80,10 +80,10 @@ class _Collect:
 
 def pieces_of(path: Path) -> list[np.ndarray]:
     """The audio of every piece ``coach analyze`` would cut (everything: no sampling)."""
-    from coach.audio_io import open_call
+    from coach.audio.audio_io import open_call
     from coach.config import Config
-    from coach.pipeline import CallAnalyzer
-    from coach.transcribe import TranscriptionStage
+    from coach.core.pipeline import CallAnalyzer
+    from coach.transcription.stage import TranscriptionStage
 
     _, blocks = open_call(path, block_s=5.0)
     collect = _Collect()
@@ -98,10 +98,11 @@ def pieces_of(path: Path) -> list[np.ndarray]:
 
 
 def run(paths: list[Path]) -> list[str]:
-    from coach import packing
     from coach.config import Config, model_name, speech_language
-    from coach.fitted_whisper import FULL_WINDOW_FRAMES
-    from coach.transcribe import WhisperEngine, resolve_model
+    from coach.transcription import packing
+    from coach.transcription.engine import WhisperEngine
+    from coach.transcription.fitted_whisper import FULL_WINDOW_FRAMES
+    from coach.transcription.model_store import resolve_model
 
     cfg = Config()
     model = resolve_model(model_name(cfg))
@@ -159,9 +160,9 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
     import soundfile as sf
 
     from coach.config import Config, TranscribeConfig
-    from coach.pipeline import CallAnalyzer
-    from coach.timeline import Side
-    from coach.transcribe import open_transcriber
+    from coach.core.pipeline import CallAnalyzer
+    from coach.core.types import Side
+    from coach.transcription.transcribers import open_transcriber
 
     cfg = Config() if transcribe else replace(Config(), transcribe=TranscribeConfig(enabled=False))
     transcriber = open_transcriber(cfg, live=True)
@@ -325,8 +326,8 @@ def spoken_call(minutes: float, seed: int = 5) -> np.ndarray:
 def analyze_speed(minutes: float) -> list[str]:
     """``coach analyze``'s pipeline with transcription on a generated spoken call: x real time."""
     from coach.config import Config
-    from coach.pipeline import CallAnalyzer
-    from coach.transcribe import open_transcriber
+    from coach.core.pipeline import CallAnalyzer
+    from coach.transcription.transcribers import open_transcriber
 
     call = spoken_call(minutes)
     cfg = Config()

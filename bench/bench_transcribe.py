@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from coach.transcribe import Engine
+from coach.core.types import SAMPLE_RATE_HZ
 
-RATE = 16000
+if TYPE_CHECKING:
+    from coach.transcription.engine import Engine
+
+RATE = SAMPLE_RATE_HZ
 GOAL_LATENCY_S = 1.5
 GOAL_RSS_MB = 400.0
 BLOCK = RATE // 50  # 20 ms, the live daemon's block
@@ -118,8 +120,8 @@ def _pct(xs: list[float], q: float) -> float:
 def _live(call: np.ndarray, engine: Engine, speed: float, nice: int) -> dict[str, Any]:
     """Real-time feed with a capture thread, the pipeline and the transcription worker."""
     from coach.config import Config
-    from coach.pipeline import CallAnalyzer
-    from coach.transcribe import PieceResult, WorkerTranscriber
+    from coach.core.pipeline import CallAnalyzer
+    from coach.transcription.transcribers import PieceResult, WorkerTranscriber
 
     worker = WorkerTranscriber(lambda: engine, nice=nice)
     worker.ready.wait(30)
@@ -204,8 +206,10 @@ def _live(call: np.ndarray, engine: Engine, speed: float, nice: int) -> dict[str
 def run(speed: float = 1.0, nice: int = 5) -> list[str]:
     """Measure; return the report lines."""
     from coach.config import Config, model_name, speech_language
-    from coach.pipeline import CallAnalyzer
-    from coach.transcribe import SyncTranscriber, WhisperEngine, resolve_model, verify_model
+    from coach.core.pipeline import CallAnalyzer
+    from coach.transcription.engine import WhisperEngine
+    from coach.transcription.model_store import resolve_model, verify_model
+    from coach.transcription.transcribers import SyncTranscriber
 
     cfg = Config().transcribe
     model = model_name(Config())

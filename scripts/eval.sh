@@ -2,7 +2,7 @@
 # Public evaluation: score `coach analyze` on the public calls and run the
 # contract's conformance cases. Called by `make eval` (which sets up .venv).
 #
-#   SHARED=../shared bash scripts/eval.sh
+#   SHARED=/path/to/the/evaluation/folder bash scripts/eval.sh
 #
 # Exit status: 0 when every call not listed in KNOWN_FAILURES passes and the
 # conformance check passes (or, outside CI, when $SHARED/eval is missing); 1 otherwise.
@@ -10,13 +10,12 @@
 # printed) when something fails.
 set -euo pipefail
 
-# Calls owned by an unresolved issue: reported, never fatal. Remove a name
-# when its issue lands (the script says so when a listed call passes).
-#   p3_speakers: laptop speakers (room noise, typing, leak) -> the real-rooms issue
+# Calls with a known open failure (space-separated names): reported, never
+# fatal. Remove a name once it passes (the script says so when it does).
 KNOWN_FAILURES=""
 
 cd "$(dirname "$0")/.."
-SHARED="${SHARED:-../shared}"
+SHARED="${SHARED:?set SHARED to the evaluation folder (make eval sets it)}"
 EVAL="$SHARED/eval"
 COACH=.venv/bin/coach
 VPY=.venv/bin/python
@@ -114,7 +113,7 @@ for mode in stage cli; do
     flag=""
     [[ $mode == cli ]] && flag="--cli"
     name="conformance ($mode)"
-    if "$VPY" -m coach.conformance $flag "$EVAL/timelines.json" >"$OUT/conformance-$mode.txt" 2>&1 </dev/null; then
+    if "$VPY" -m coach.cli.conformance $flag "$EVAL/timelines.json" >"$OUT/conformance-$mode.txt" 2>&1 </dev/null; then
         printf '  %-20s PASS  %4ds  %s\n' "$name" "$((SECONDS - start))" "$(tail -n 1 "$OUT/conformance-$mode.txt")"
     else
         printf '  %-20s FAIL  %4ds\n' "$name" "$((SECONDS - start))"

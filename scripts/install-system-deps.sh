@@ -12,7 +12,7 @@
 #   espeak-ng, sox      synthetic speech and audio tools for tests
 #   libsndfile1         soundfile (decoding WAV/FLAC/OGG)
 #   strace              the privacy tests watch every file and socket
-#   gcc, libc6-dev, python3-dev   build coach/_pulse_drain.c (optional: without
+#   gcc, libc6-dev, python3-dev   build coach/audio/_pulse_drain.c (optional: without
 #                       them capture drains its streams in Python, ~0.5 % more CPU)
 #
 # Fast path: when everything is installed already this exits within a second.

@@ -4,7 +4,7 @@
     make_demo_call.py [OUT_STEM]        (default: coach/data/demo_call)
 
 Writes OUT_STEM.flac (stereo 16 kHz PCM_16: rep left, customer right) and
-OUT_STEM.json (truth: per-side speech intervals, like the eval calls' .json).
+OUT_STEM.json (truth: per-side speech intervals, in the timeline file format).
 
 A ~90 s discovery call about CRM/onboarding pain, spoken by two espeak-ng
 voices, scripted so that the default config shows these nudges:
@@ -70,7 +70,7 @@ def synthesize(text: str, voice: tuple[str, int]) -> Clip:
 def speech_parts(x: np.ndarray) -> list[tuple[float, float]]:
     """10 ms frames above the truth level, gaps shorter than TRUTH_MERGE_S merged.
 
-    The level is relative to the peak (-40 dBFS for a 0.5 peak, as the eval calls)."""
+    The level is relative to the peak (-40 dBFS for a 0.5 peak)."""
     f = SR // 100
     n = len(x) // f
     rms = np.sqrt(np.mean(x[: n * f].reshape(n, f) ** 2, axis=1) + 1e-12)

@@ -10,14 +10,14 @@
 #     eval "$(scripts/pulse-virtual.sh start)"
 # after which pactl, paplay, parec and `coach start` talk to this server only.
 #
-# Devices (see ../shared/notes/virtual-audio.md for why each is there):
+# Devices, and why each is there:
 #   coach_spk          null sink, the "speakers" (default sink); its monitor
 #                      coach_spk.monitor is the customer loopback
 #   coach_micfeed      null sink that the tests play the rep's voice into
 #   coach_mic          remapped source over coach_micfeed.monitor: a real,
 #                      non-monitor "microphone" (default source)
 #   coach_silence      null source looped into both sinks: a keep-alive that
-#                      cut capture start stalls from 13/72 opens to 1/72
+#                      keeps capture from stalling when a stream opens
 #
 # Every file the server writes lives under one directory, $COACH_PULSE_DIR
 # (default: ${TMPDIR:-/tmp}/coach-pulse-$UID): runtime dir (socket, pid),

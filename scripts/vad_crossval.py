@@ -31,8 +31,8 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from coach.echo import EchoParams, LeakGate  # noqa: E402
-from coach.silero_vad import SileroParams, SileroVad  # noqa: E402
+from coach.core.echo import EchoParams, LeakGate  # noqa: E402
+from coach.core.silero_vad import SileroParams, SileroVad  # noqa: E402
 
 GRID_S = 0.01
 MERGE_S = 0.3

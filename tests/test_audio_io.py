@@ -1,4 +1,4 @@
-"""Specification of coach.audio_io: a call file becomes a stream of 16 kHz (2, n) blocks.
+"""Specification of coach.audio.audio_io: a call file becomes a stream of 16 kHz (2, n) blocks.
 
 All audio is synthetic (tones and seeded noise) written to tmp_path.
 """
@@ -13,8 +13,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from coach import audio_io
-from coach.audio_io import SAMPLE_RATE_HZ, CallInfo, open_call
+from coach.audio import audio_io
+from coach.audio.audio_io import SAMPLE_RATE_HZ, CallInfo, open_call
 from coach.errors import CoachError
 from tests.support.synth import tone
 

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.budget import BudgetParams, Cue, NudgeBudget
 from coach.config import Config, NudgesConfig
-from coach.pipeline import analyze_segments
-from coach.timeline import Side, Timeline
-from coach.timing import Timing, ms
+from coach.core.budget import BudgetParams, Cue, NudgeBudget
+from coach.core.pipeline import analyze_segments
+from coach.core.timeline import Timeline
+from coach.core.timing import Timing, ms
+from coach.core.types import Side
 from tests.support.streaming import lay_out, report_up_to
 
 Segs = Sequence[tuple[float, float]]
@@ -276,7 +277,7 @@ def test_fed_bit_by_bit_the_budget_decides_as_on_the_whole_call(step_ms: int) ->
 def test_the_report_says_how_many_were_shown_held_and_hidden_and_why() -> None:
     from rich.console import Console
 
-    from coach.report import render_report
+    from coach.ui.report import render_report
 
     s = run(90, rep=[(0, 70)], customer=[(72, 85)])  # the pause cue waits 5 s, dropped
     console = Console(record=True, width=140, color_system=None)

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from coach import coaching, history
-from coach.budget import BudgetParams
 from coach.config import Config
-from coach.history import History
-from coach.pipeline import analyze_segments
+from coach.core.budget import BudgetParams
+from coach.core.pipeline import analyze_segments
+from coach.history import coaching
+from coach.history import store as history
+from coach.history.store import History
 from tests.support.cli import coach
 
 
@@ -249,8 +250,8 @@ def test_a_live_call_with_history_is_planned_from_it_and_labelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """coach.control_every = 2: the second live call is silent, its nudges all kept."""
-    from coach.cli import _live_call, _load
-    from coach.live import DEMO_CALL, ReplaySource
+    from coach.cli.app import _live_call, _load
+    from coach.live.session import DEMO_CALL, ReplaySource
 
     monkeypatch.setenv(history.ENV_VAR, str(tmp_path / "data"))
     cfg = tmp_path / "config.toml"

@@ -1,10 +1,11 @@
-"""Config (coach/config.py, coach/config_cli.py): defaults, layering, errors, CLI."""
+"""Config (coach/config/, coach/cli/config_cmd.py): defaults, layering, errors, CLI."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from coach.cli.config_cmd import config_app
 from coach.config import (
     DEFAULTS,
     KEYS,
@@ -25,6 +27,7 @@ from coach.config import (
     KeySpec,
     LoadedConfig,
     NudgesConfig,
+    Source,
     TurnsConfig,
     check_config,
     config_from_data,
@@ -36,7 +39,6 @@ from coach.config import (
     render_config_toml,
     speech_language,
 )
-from coach.config_cli import config_app
 from coach.errors import CoachError
 
 
@@ -133,6 +135,24 @@ def test_every_key_has_a_reason_and_its_default_is_allowed() -> None:
     assert "200 ms" in KEYS["nudges.pause_s"].why and "Stivers" in KEYS["nudges.pause_s"].why
     assert "CANDOR" in KEYS["nudges.acknowledge_after_s"].why
     assert isinstance(KEYS["vad.mode"], KeySpec)
+
+
+def test_every_reason_names_the_source_its_key_declares() -> None:
+    says = {
+        Source.CONTRACT: "metrics contract",
+        Source.MEASURED: "measured",
+        Source.CHOICE: "project choice",
+    }
+    cites = re.compile(r"\b(19|20)\d\d\b|Gong|CANDOR|Truly")
+    for spec in KEYS.values():
+        assert spec.source, spec.name
+        for source in spec.source:
+            if source is Source.RESEARCH:
+                assert cites.search(spec.why), spec.name
+            elif source in says:
+                assert says[source] in spec.why, spec.name
+        if spec.source == (Source.DESIGN,):  # nothing to cite: then it must not claim a figure
+            assert "measured" not in spec.why and not cites.search(spec.why), spec.name
 
 
 # ---------------------------------------------------------------- render / init

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from coach.cli.conformance import compare
 from coach.config import Config
-from coach.conformance import compare
-from coach.pipeline import analyze_segments
+from coach.core.pipeline import analyze_segments
 from tests.support.ci import IN_CI
 from tests.support.shared import CASES, MISSING, require_cases
 from tests.support.streaming import stream_segments

@@ -1,4 +1,4 @@
-"""The mic side's leak detector and gate (coach/echo.py), and the VAD's leak input.
+"""The mic side's leak detector and gate (coach/core/echo.py), and the VAD's leak input.
 
 Generated audio only (tests/support/rooms.py builds the calls).  The
 pipeline-level targets (speech F1, interruptions) are in test_real_rooms.py;
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.echo import SUB, EchoParams, LeakGate
+from coach.core.echo import SUB, EchoParams, LeakGate
+from coach.core.vad import SideVad
 from coach.errors import CoachError
-from coach.vad import SideVad
 from tests.support.rooms import CALL_NOISE_DBFS, analyze, conversation, laptop_call, merge, typing
 from tests.support.synth import RATE, pink
 
@@ -279,7 +279,7 @@ def test_says_where_the_mic_goes_on_next() -> None:
     """``next_release_samples``: while it names a sample count, a block that
     ends before it releases nothing (one that reaches it may release what is
     not held); None: the block goes straight through. A live loop feeds just
-    there (coach/pipeline.py)."""
+    there (coach/core/pipeline.py)."""
     x, _ = laptop_call(duration_s=40, leak_db=None, seed=13)
     gate, fed, released, block = LeakGate("auto"), 0, 0, 480
     waits = straight = at_hops = 0

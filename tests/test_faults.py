@@ -12,9 +12,10 @@ import pytest
 from rich.console import Console
 
 from coach.config import Config
-from coach.live import DEMO_CALL, LiveOptions, ReplaySource, run_live
-from coach.timeline import Side, Timeline
-from coach.timing import Timing
+from coach.core.timeline import Timeline
+from coach.core.timing import Timing
+from coach.core.types import Side
+from coach.live.session import DEMO_CALL, LiveOptions, ReplaySource, run_live
 from tests.support.fakes import FakeClock
 from tests.support.live_call import QUIET as CONFIG
 from tests.support.synth import make_call, write_call
@@ -50,12 +51,12 @@ def test_a_failing_rule_is_reported_and_the_others_still_fire(
 def test_a_failing_panel_is_reported_once_and_the_call_goes_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import coach.panel
+    import coach.live.session
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(coach.panel, "build_panel", broken)
+    monkeypatch.setattr(coach.live.session, "build_panel", broken)
     clock = FakeClock(min_sleep_s=0.1)
     source = ReplaySource(DEMO_CALL, 20.0, clock=clock, sleep=clock.sleep)
     panel = Console(file=io.StringIO(), width=60, height=15)
@@ -69,7 +70,7 @@ def test_a_failing_panel_is_reported_once_and_the_call_goes_on(
 # A bug whose message quotes the call, where nothing guards it: the statistics at the end.
 CRASHING_ANALYZE = """
 import sys
-import coach.pipeline
+import coach.core.pipeline
 
 def broken(*args, **kwargs):
     try:
@@ -77,7 +78,7 @@ def broken(*args, **kwargs):
     except KeyError as e:
         raise ValueError("You heard: 'secret merger plans'") from e
 
-coach.pipeline.compute_stats = broken
+coach.core.pipeline.compute_stats = broken
 from coach.cli import main
 main()
 """
@@ -105,7 +106,7 @@ def test_a_bug_in_a_thread_is_reported_without_its_message(
 ) -> None:
     import threading
 
-    from coach.crash import DEBUG_ENV, run_reporting_bugs
+    from coach.cli.crash import DEBUG_ENV, run_reporting_bugs
 
     monkeypatch.delenv(DEBUG_ENV, raising=False)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # restored afterwards

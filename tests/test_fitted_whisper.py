@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.transcribe import offline
+from coach.transcription.engine import offline
 
 offline()  # before faster-whisper is imported, as the product does
 
-from coach.fitted_whisper import (  # noqa: E402
+from coach.transcription.fitted_whisper import (  # noqa: E402
     FRAMES_PER_S,
     FULL_WINDOW_FRAMES,
     MIN_CONTEXT_S,

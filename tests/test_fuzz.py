@@ -40,7 +40,7 @@ from hypothesis import (
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from coach.cli import app
+from coach.cli.app import app
 from coach.config import KEYS, PRESETS, TABLES, KeySpec, toml_value
 from tests.support.synth import RATE, make_call
 

@@ -1,4 +1,5 @@
-"""The call history (coach/history.py, coach/history_cli.py): what is kept, how, and shown how.
+"""The call history (coach/history/, coach/cli/history_cmd.py): what is kept, and how
+it is shown.
 
 Every test keeps its database in its own folder through ``COACH_DATA_DIR``.
 """
@@ -20,10 +21,13 @@ from typing import Any
 import pytest
 from platformdirs import user_data_dir
 
-import coach.history as history
+import coach.history.store as history
+from coach.cli.history_views import FIGURES, sparkline, trend
 from coach.config import Config
+from coach.core.nudge_text import nudge_text
+from coach.core.pipeline import analyze_segments
 from coach.errors import CoachError
-from coach.history import (
+from coach.history.store import (
     CURRENT_VERSION,
     DB_NAME,
     MIGRATIONS,
@@ -36,9 +40,6 @@ from coach.history import (
     list_calls,
     save_call,
 )
-from coach.history_cli import FIGURES, sparkline, trend
-from coach.nudge_text import nudge_text
-from coach.pipeline import analyze_segments
 from tests.support.cli import assert_user_error, coach
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +232,7 @@ def test_an_unwritable_data_dir_is_a_clear_error(
 KILLED_WRITER = textwrap.dedent(
     """
     import json, sys, time
-    import coach.history as history
+    import coach.history.store as history
 
     def stall():
         print("inside the transaction", flush=True)
@@ -296,7 +297,7 @@ def test_an_error_inside_the_transaction_rolls_the_row_back(
 SAVER = textwrap.dedent(
     """
     import json, sys
-    import coach.history as history
+    import coach.history.store as history
     stats = json.loads(sys.stdin.read())
     for _ in range(15):
         history.save_call(stats, "live")
@@ -580,7 +581,7 @@ def test_delete_in_a_process_without_stdin_refuses(data_dir: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from coach.history_cli import history_app; history_app()",
+            "from coach.cli.history_cmd import history_app; history_app()",
             "delete",
             "1",
         ],

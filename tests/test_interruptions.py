@@ -7,7 +7,7 @@ customer pause (a gap of vad.merge_gap_s, 300 ms, or more), is not one.
 from __future__ import annotations
 
 from coach.config import Config
-from coach.pipeline import analyze_segments
+from coach.core.pipeline import analyze_segments
 
 
 def run(rep: list[tuple[float, float]], customer: list[tuple[float, float]]) -> dict:

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from coach.lexicon import (
+from coach.core.nudge_text import nudge_text
+from coach.transcription.lexicon import (
     ack_words,
     filler_words,
     is_acknowledgement,
     is_question,
     is_summary,
     key_phrase,
-    lexicon,
     question_count,
     sentences,
-    vocabulary,
-    words,
 )
-from coach.nudge_text import nudge_text
+from coach.transcription.word_lists import lexicon, vocabulary, words
 
 
 def test_words_and_sentences() -> None:

@@ -24,9 +24,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from coach import devices
-from coach.audio_io import open_call
-from coach.capture import (
+from coach.audio import devices
+from coach.audio.audio_io import open_call
+from coach.audio.capture import (
     BLOCK_FRAMES,
     BOTH_LOST_END_S,
     QUEUE_BLOCKS,
@@ -36,11 +36,16 @@ from coach.capture import (
     LiveCapture,
     SourceState,
 )
-from coach.cli import app
+from coach.audio.devices import DeviceChoice
+from coach.audio.pulse_capture import MARGIN_S, PulseInput
+from coach.cli.app import app
 from coach.config import LiveConfig
-from coach.devices import DeviceChoice
+from coach.core.nudge_text import nudge_text
+from coach.core.pipeline import CallAnalyzer
+from coach.core.timeline import Nudge
+from coach.core.types import Side
 from coach.errors import CoachError
-from coach.live import (
+from coach.live.session import (
     DEMO_CALL,
     LiveOptions,
     NudgeBoard,
@@ -50,10 +55,6 @@ from coach.live import (
     nudge_texts,
     run_live,
 )
-from coach.nudge_text import nudge_text
-from coach.pipeline import CallAnalyzer
-from coach.pulse_capture import MARGIN_S, PulseInput
-from coach.timeline import Nudge, Side
 from tests.support.fakes import FakeClock
 from tests.support.live_call import QUIET, quiet_config
 
@@ -787,7 +788,7 @@ class FakeRecord:
 
 
 class FakeConnection:
-    """The face of coach.pulse.PulseConnection that coach.pulse_capture uses."""
+    """The face of coach.audio.pulse.PulseConnection that coach.audio.pulse_capture uses."""
 
     made: list[FakeConnection] = []
 

@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from coach.echo import HEADSET_WARNING
+from coach.core.echo import HEADSET_WARNING
 from tests.support.live_call import (
     DEMO_CALL,
     QUIET_CONFIG,

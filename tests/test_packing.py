@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.packing import (
+from coach.core.types import SAMPLE_RATE_HZ
+from coach.transcription.packing import (
     GAP_S,
-    SAMPLE_RATE,
     WINDOW_S,
     groups,
     pack,
@@ -17,12 +17,12 @@ from coach.packing import (
 
 
 def test_pack_lays_pieces_end_to_end_with_known_silence_between() -> None:
-    a = np.ones(SAMPLE_RATE, dtype=np.float32)  # 1 s
-    b = np.full(SAMPLE_RATE // 2, 2.0, dtype=np.float32)  # 0.5 s
+    a = np.ones(SAMPLE_RATE_HZ, dtype=np.float32)  # 1 s
+    b = np.full(SAMPLE_RATE_HZ // 2, 2.0, dtype=np.float32)  # 0.5 s
     audio, spans = pack([a, b])
     assert spans == [(0.0, 1.0), (1.0 + GAP_S, 1.5 + GAP_S)]
-    assert len(audio) == int((1.5 + GAP_S) * SAMPLE_RATE)
-    gap = audio[SAMPLE_RATE : SAMPLE_RATE + int(GAP_S * SAMPLE_RATE)]
+    assert len(audio) == int((1.5 + GAP_S) * SAMPLE_RATE_HZ)
+    gap = audio[SAMPLE_RATE_HZ : SAMPLE_RATE_HZ + int(GAP_S * SAMPLE_RATE_HZ)]
     assert not gap.any() and audio[-1] == 2.0
 
 

@@ -1,4 +1,4 @@
-"""The live panel (coach/panel.py): content, formats, and that it fits small terminals."""
+"""The live panel (coach/ui/panel.py): content, formats, and that it fits small terminals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 
-from coach.nudge_text import KINDS, TEXTS
-from coach.panel import (
+from coach.core.nudge_text import KINDS, TEXTS
+from coach.ui.panel import (
     KIND_COLOURS,
     LiveSnapshot,
     NudgeView,

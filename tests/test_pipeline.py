@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach import timeline as timeline_module
 from coach.config import Config, TranscribeConfig
-from coach.echo import LeakGate
-from coach.pipeline import CallAnalyzer
+from coach.core import timeline as timeline_module
+from coach.core.echo import LeakGate
+from coach.core.pipeline import CallAnalyzer
 from tests.support.synth import make_call, near
 
 NO_TRANSCRIPTION = replace(Config(), transcribe=TranscribeConfig(enabled=False))
@@ -87,7 +87,7 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     the room noise that follows must not be taken for speech."""
     import soundfile as sf
 
-    from coach.live import DEMO_CALL
+    from coach.live.session import DEMO_CALL
 
     x, _ = sf.read(DEMO_CALL, dtype="float32")
     call = np.ascontiguousarray(x.T)

@@ -43,7 +43,7 @@ from typing import TypeVar
 import pytest
 from typer.testing import CliRunner
 
-from coach.cli import app
+from coach.cli.app import app
 from tests.support.synth import make_call, write_call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -449,7 +449,7 @@ def test_the_audit_hook_sees_writes_and_sockets(box: Sandbox) -> None:
 
 def transcription_missing() -> str | None:
     """Why `coach analyze` would not transcribe here, or None."""
-    from coach.transcribe import DEFAULT_MODEL, resolve_model
+    from coach.transcription.model_store import DEFAULT_MODEL, resolve_model
 
     if resolve_model(DEFAULT_MODEL) is None:
         return f"no {DEFAULT_MODEL} model installed (make models): transcription not exercised"
@@ -592,7 +592,7 @@ def words_in(text: str) -> set[str]:
 
 
 def lexicon_words() -> set[str]:
-    from coach.lexicon import vocabulary
+    from coach.transcription.word_lists import vocabulary
 
     return set(vocabulary()) | {w for v in vocabulary() for w in words_in(v)}
 
@@ -628,7 +628,7 @@ def cut_real_call(out: Path) -> float:
 @pytest.fixture(scope="session")
 def real_speech(tmp_path_factory: pytest.TempPathFactory) -> RealSpeech:
     """The cut, transcribed by ``--save-transcript`` in a run of its own."""
-    from coach.nudge_text import nudge_text
+    from coach.core.nudge_text import nudge_text
 
     require_real_speech()
     root = tmp_path_factory.mktemp("real-speech")

@@ -312,7 +312,7 @@ def test_a_live_call_of_real_speech_keeps_no_word_of_the_call(
 ) -> None:
     """The defaults: transcription on, desktop notifications on (to a stand-in that
     records them), bell on, history on; the statistics go to a file the user names."""
-    from coach.nudge_text import TEXTS
+    from coach.core.nudge_text import TEXTS
 
     require_strace()
     bin_dir, notified = tmp_path / "bin", tmp_path / "notify-send.log"

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coach.progress import audio_progress
+from coach.ui.progress import audio_progress
 from tests.support.synth import make_call, write_call
 
 

@@ -1,4 +1,4 @@
-"""Recording through PulseAudio's native API (coach/pulse.py) on the project's virtual server.
+"""Recording through PulseAudio's native API (coach/audio/pulse.py) on the project's virtual server.
 
 What a record stream gives is checked against what was played into the
 virtual devices; the errors against the facts of ../shared/notes/virtual-audio.md.
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.devices import DeviceChoice
+from coach.audio.devices import DeviceChoice
+from coach.audio.pulse import PulseConnection, PulseError, RecordStream
 from coach.errors import CoachError
-from coach.pulse import PulseConnection, PulseError, RecordStream
 from tests.support.ci import IN_CI
 from tests.support.pulse import VirtualPulse
 
@@ -54,12 +54,12 @@ def record(conn: PulseConnection, streams: list[RecordStream], seconds: float) -
 def test_both_sources_are_recorded_at_16_khz_with_what_was_played(
     server_env: dict[str, str], tmp_path: Path, drain: str
 ) -> None:
-    from coach import pulse as pulse_module
+    from coach.audio import pulse as pulse_module
 
     if drain == "in C" and pulse_module._drain is None:
         if IN_CI:
-            pytest.fail("coach/_pulse_drain.c was not built (gcc and python3-dev installed?)")
-        pytest.skip("coach/_pulse_drain.c was not built: pip install -e . with a C compiler")
+            pytest.fail("coach/audio/_pulse_drain.c was not built (gcc and python3-dev installed?)")
+        pytest.skip("coach/audio/_pulse_drain.c was not built: pip install -e . with a C compiler")
     tone = tmp_path / "tone.wav"
     t = np.arange(SR // 2) / SR
     sf.write(str(tone), (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
@@ -88,7 +88,7 @@ def test_both_sources_are_recorded_at_16_khz_with_what_was_played(
 
 
 def test_a_missing_source_is_a_clear_error_naming_the_sources(server_env: dict[str, str]) -> None:
-    from coach.pulse_capture import PulseInput
+    from coach.audio.pulse_capture import PulseInput
 
     src = PulseInput()
     side = src.side(0, DeviceChoice("mic", "Yeti", None, "Yeti", "--mic"))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.echo import HEADSET_WARNING
+from coach.core.echo import HEADSET_WARNING
 from tests.support.rooms import (
     CALL_NOISE_DBFS,
     Segs,

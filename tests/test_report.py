@@ -1,4 +1,4 @@
-"""The post-call report (coach/report.py): figures, nudges, strip, takeaways, widths."""
+"""The post-call report (coach/ui/report.py): figures, nudges, strip, takeaways, widths."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 
-from coach.report import (
+from coach.ui.report import (
     LABEL_W,
     ReportTargets,
     fmt_time,

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coach.core.silero_vad import WINDOW, WINDOW_MS, SileroParams, SileroVad
 from coach.errors import CoachError
-from coach.silero_vad import WINDOW, WINDOW_MS, SileroParams, SileroVad
 from tests.support.synth import RATE, voice
 
 Segs = list[tuple[int, int]]
@@ -223,7 +223,7 @@ def test_the_model_writes_nothing_anywhere(tmp_path: Path) -> None:
     tmp.mkdir()
     code = (
         "import numpy as np\n"
-        "from coach.silero_vad import SileroVad\n"
+        "from coach.core.silero_vad import SileroVad\n"
         "v = SileroVad(); v.feed(np.zeros(16000, np.float32)); v.finish()\n"
     )
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp)}

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.live import DEMO_CALL, LiveOptions, SourceState, run_live
-from coach.pipeline import CallAnalyzer
+from coach.core.pipeline import CallAnalyzer
+from coach.live.session import DEMO_CALL, LiveOptions, SourceState, run_live
 from tests.support.live_call import QUIET as CONFIG
 
 pytestmark = pytest.mark.soak

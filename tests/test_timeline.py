@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coach.config import Config
-from coach.pipeline import analyze_segments
-from coach.timeline import Side, Timeline
-from coach.timing import Timing
+from coach.core.pipeline import analyze_segments
+from coach.core.timeline import Timeline
+from coach.core.timing import Timing
+from coach.core.types import Side
 from tests.support.streaming import lay_out, stream_segments
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from coach.cli import app
-from coach.conformance import compare
+from coach.cli.app import app
+from coach.cli.conformance import compare
 from tests.support.shared import require_cases
 
 runner = CliRunner()

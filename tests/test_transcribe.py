@@ -29,26 +29,28 @@ from typer.testing import CliRunner
 
 from bench.bench_transcribe import CUSTOMER_VOICE, REP_VOICE, SCRIPT, espeak_call, say
 from coach.config import Config
+from coach.core.nudge_text import nudge_text
+from coach.core.pipeline import CallAnalyzer
+from coach.core.segments import SideTrack
+from coach.core.types import Side
 from coach.errors import CoachError
-from coach.lexicon import is_question
-from coach.nudge_text import nudge_text
-from coach.pipeline import CallAnalyzer
-from coach.segments import SideTrack
-from coach.timeline import Side
-from coach.transcribe import (
+from coach.transcription.lexicon import is_question
+from coach.transcription.model_store import (
     KNOWN_SHA256,
     MODELS_ENV,
-    SHED_NOTICES,
-    PieceResult,
-    SyncTranscriber,
-    WorkerTranscriber,
     installed_models,
     no_model_notice,
-    open_transcriber,
     resolve_model,
     verify_model,
 )
-from coach.utterance_audio import AudioRing, Piece, UtteranceCutter
+from coach.transcription.stage import SHED_NOTICES
+from coach.transcription.transcribers import (
+    PieceResult,
+    SyncTranscriber,
+    WorkerTranscriber,
+    open_transcriber,
+)
+from coach.transcription.utterance_audio import AudioRing, Piece, UtteranceCutter
 from tests.support.synth import make_call
 
 RATE = 16000
@@ -646,7 +648,7 @@ def test_faster_whisper_is_loaded_offline(real_model: Path) -> None:
     """HF_HUB_OFFLINE is set before faster-whisper (and huggingface_hub) is imported."""
     code = (
         "from coach.config import Config\n"
-        "from coach.transcribe import open_transcriber\n"
+        "from coach.transcription.transcribers import open_transcriber\n"
         "assert open_transcriber(Config(), live=False) is not None\n"
         "import huggingface_hub.constants as c\n"
         "print(c.HF_HUB_OFFLINE)\n"
@@ -753,7 +755,7 @@ def short_wav(spoken_call: np.ndarray, tmp_path_factory: pytest.TempPathFactory)
 
 
 def _analyze(*args: str) -> tuple[int, str, str]:
-    from coach.cli import app
+    from coach.cli.app import app
 
     result = runner.invoke(app, ["analyze", *args])
     return result.exit_code, result.stdout, result.stderr
@@ -821,7 +823,7 @@ def test_cli_without_a_model_says_so_in_one_line(
 def test_models_command_lists_models_and_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coach.models_cli import models_command
+    from coach.cli.models_cmd import models_command
 
     monkeypatch.setenv(MODELS_ENV, str(tmp_path))
     _fake_model(tmp_path, "base")

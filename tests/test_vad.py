@@ -1,4 +1,4 @@
-"""Specification of the per-side VAD (coach/vad.py), on synthetic audio only."""
+"""Specification of the per-side VAD (coach/core/vad.py), on synthetic audio only."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.errors import CoachError
-from coach.vad import (
-    SAMPLE_RATE,
+from coach.core.types import SAMPLE_RATE_HZ
+from coach.core.vad import (
     SideVad,
     VadParams,
     VadUpdate,
     end_latency_ms,
     latency_bound_ms,
 )
+from coach.errors import CoachError
 from tests.support.synth import pink
 
-SR = SAMPLE_RATE
+SR = SAMPLE_RATE_HZ
 TOL_MS = 40
 
 

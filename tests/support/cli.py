@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from coach.cli import app
+from coach.cli.app import app
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from coach.config import Config
-from coach.pipeline import CallAnalyzer
+from coach.core.pipeline import CallAnalyzer
 from tests.support.synth import RATE, pink, voice
 
 Segs = list[list[float]]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from coach.config import Config
-from coach.stats import compute_stats
-from coach.timeline import Side, Timeline
-from coach.timing import Timing, ms
+from coach.core.stats import compute_stats
+from coach.core.timeline import Timeline
+from coach.core.timing import Timing, ms
+from coach.core.types import Side
 
 
 def lay_out(pieces: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:

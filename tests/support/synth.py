@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-RATE = 16000
+from coach.core.types import SAMPLE_RATE_HZ
+
+RATE = SAMPLE_RATE_HZ
 
 
 _TEXT = (

@@ -1,0 +1,318 @@
+"""The nudge budget: which due nudges reach the rep, and when.
+
+The contract's rules (coach/core/timeline.py) decide when a nudge is *due*; this
+stage decides whether it is *shown*. Every due nudge stays in the statistics,
+marked ``shown`` or ``hidden`` with the reason, so the report and the
+conformance cases still see every due nudge. Pure and on audio time: it reads
+the timeline's record and the rep's speech, never the clock.
+
+A due nudge at ``t``, in order of ``t``:
+
+1. on a control call (``coach.control_every``) it is hidden: ``control``;
+2. a kind the rep heeds reliably in recent calls shows only one due nudge in
+   ``fade_every``: ``faded``; a talk_less nudge while the rep's share is within
+   the dead-band over their own baseline: ``baseline``;
+3. the same kind passed less than ``nudges.cooldown_s`` ago: ``cooldown``;
+4. the same kind was shown less than ``nudges.unheeded_quiet_s`` ago and the
+   rep has not done what it asked since: ``unheeded``;
+5. ``nudges.max_shown_per_10min`` nudges were shown (or are held) in the last
+   10 minutes: ``budget``;
+6. the rep is speaking: the cue is *held* for the rep's next pause of
+   ``nudges.hold_pause_s``, and shown then, or dropped (``stale``) once it has
+   waited ``nudges.hold_max_s`` (``ended``: the call ended first);
+7. otherwise it is shown at ``t``.
+
+A nudge is decided only once every nudge before it has been emitted
+(``Timeline.final_ms``), so a live call and ``coach analyze`` decide the same.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from coach.config import Config
+from coach.core.nudge_text import KINDS
+from coach.core.segments import SideTrack
+from coach.core.timeline import Nudge, Timeline
+from coach.core.timing import Timing
+from coach.core.types import Side
+
+WINDOW_MS = 600_000
+"""The budget counts shown nudges over 10 minutes of call."""
+
+
+
+@dataclass(frozen=True)
+class BudgetParams:
+    cooldown_ms: int
+    max_shown: int  # per WINDOW_MS; 0 = no limit
+    unheeded_quiet_ms: int
+    hold_pause_ms: int
+    hold_max_ms: int
+    silent: bool = False  # a control call: statistics only, nothing shown
+    fade_every: Mapping[str, int] = field(default_factory=dict)  # kind -> show 1 in N
+    # the rep's own talk-ratio baseline plus its dead-band: a talk_less nudge whose
+    # window ratio is not above it is hidden (None: no baseline yet)
+    talk_ratio_floor: float | None = None
+    talk_ratio_window_ms: int = 180_000
+
+    @classmethod
+    def from_timing(
+        cls,
+        timing: Timing,
+        *,
+        silent: bool = False,
+        fade_every: Mapping[str, int] | None = None,
+        talk_ratio_floor: float | None = None,
+    ) -> BudgetParams:
+        return cls(
+            cooldown_ms=timing.cooldown_ms,
+            max_shown=timing.max_shown_per_10min,
+            unheeded_quiet_ms=timing.unheeded_quiet_ms,
+            hold_pause_ms=timing.hold_pause_ms,
+            hold_max_ms=timing.hold_max_ms,
+            silent=silent,
+            fade_every=dict(fade_every or {}),
+            talk_ratio_floor=talk_ratio_floor,
+            talk_ratio_window_ms=timing.talk_ratio_window_ms,
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        silent: bool = False,
+        fade_every: Mapping[str, int] | None = None,
+        talk_ratio_floor: float | None = None,
+    ) -> BudgetParams:
+        return cls.from_timing(
+            Timing.from_config(config),
+            silent=silent,
+            fade_every=fade_every,
+            talk_ratio_floor=talk_ratio_floor,
+        )
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What the rep's screen should do now: ``held`` (a quiet marker), ``shown``
+    (the nudge, the bell, the notification) or ``hidden`` (nothing)."""
+
+    nudge: Nudge
+    action: str
+    at_ms: int
+
+
+def _order(n: Nudge) -> tuple[int, int]:
+    return (n.t_ms, KINDS.index(n.kind) if n.kind in KINDS else len(KINDS))
+
+
+def behaved(kind: str, a_ms: int, b_ms: int, timeline: Timeline) -> bool:
+    """Whether the rep did what a ``kind`` nudge asks at some instant in [a, b]
+    (the heed rules of the contract, over an open window)."""
+    rec = timeline.record
+    if kind == "acknowledge":
+        bcs = rec.backchannels[Side.REP]
+        i = bisect_left(bcs, a_ms)
+        return i < len(bcs) and bcs[i] <= b_ms
+    if kind in ("deepen", "pause", "talk_less"):
+        want_rep = kind == "deepen"  # deepen: the rep takes the floor; else: yields it
+        changes = rec.floor_changes
+        i = bisect_right(changes, a_ms, key=lambda c: c.t_ms) - 1
+        holder = changes[i].side if i >= 0 else None
+        if (holder is Side.REP) == want_rep:
+            return True
+        for c in changes[i + 1 :]:
+            if c.t_ms > b_ms:
+                break
+            if (c.side is Side.REP) == want_rep:
+                return True
+        return False
+    if kind == "let_finish":  # the rep stops
+        rep = timeline.tracks[Side.REP]
+        if not rep.speaking_at(a_ms):
+            return True
+        end = rep.ends[rep.segment_index_before(a_ms + 1)]
+        return end is not None and end <= b_ms
+    return True  # summarise: its heed is not judged without transcription
+
+
+def release_ms(track: SideTrack, t_ms: int, pause_ms: int, deadline_ms: int) -> int | None:
+    """The first instant at or after ``t_ms`` when the side is not speaking and
+    has been silent for ``pause_ms``; -1 if that is after ``deadline_ms``; None
+    if it is not known yet."""
+    r = t_ms
+    while True:
+        if r > deadline_ms:  # dropped, said once the deadline itself has been heard
+            return -1 if track.known_ms > deadline_ms else None
+        if r >= track.known_ms:
+            return None
+        i = bisect_right(track.starts, r) - 1  # the last segment starting at or before r
+        if i < 0:
+            return r
+        end = track.ends[i]
+        if end is None:  # speaking on, at least up to what is known
+            return -1 if track.known_ms > deadline_ms else None
+        if end <= r - pause_ms:
+            return r
+        r = end + pause_ms
+
+
+class NudgeBudget:
+    """Feed due nudges (:meth:`add`), call :meth:`step` after each timeline advance."""
+
+    def __init__(self, params: BudgetParams) -> None:
+        self.params = params
+        self._pending: list[Nudge] = []
+        self._decided: list[Nudge] = []
+        self._held: list[Nudge] = []
+        self._due_of_kind: dict[str, int] = {}
+
+    def add(self, nudges: Iterable[Nudge]) -> None:
+        self._pending.extend(nudges)
+        self._pending.sort(key=_order)  # the timeline's two walks emit out of order
+
+    @property
+    def held(self) -> list[Nudge]:
+        """Cues waiting for the rep's pause now."""
+        return list(self._held)
+
+    def step(self, timeline: Timeline) -> list[Cue]:
+        """Decide every nudge that can be decided now; return what changed."""
+        out: list[Cue] = []
+        final = timeline.final_ms
+        self._resolve_held(timeline, out)
+        while self._pending and self._pending[0].t_ms <= final:
+            self._decide(self._pending.pop(0), timeline, out)
+            self._resolve_held(timeline, out)
+        return out
+
+    def next_instant_ms(self, timeline: Timeline) -> int | None:
+        """When a held cue may be released next (for a live loop's feeding)."""
+        rep = timeline.tracks[Side.REP]
+        times = []
+        for n in self._held:
+            i = rep.segment_index_before(rep.known_ms)
+            end = rep.ends[i] if i >= 0 else None
+            deadline = n.t_ms + self.params.hold_max_ms
+            pause_over = None if end is None else end + self.params.hold_pause_ms
+            times.append(deadline if pause_over is None else min(deadline, pause_over))
+        return min(times) if times else None
+
+    # -- decisions -------------------------------------------------------------
+    def _decide(self, n: Nudge, timeline: Timeline, out: list[Cue]) -> None:
+        p, t = self.params, n.t_ms
+        self._decided.append(n)
+        seen = self._due_of_kind[n.kind] = self._due_of_kind.get(n.kind, 0) + 1
+        fade = p.fade_every.get(n.kind, 1)
+        # passed the budget: shown, held, or held and then dropped
+        passed = [
+            e for e in self._decided[:-1]
+            if e.kind == n.kind and e.hidden in (None, "stale", "ended")
+        ]
+        last_passed = passed[-1] if passed else None
+        shown = [e for e in passed if e.shown and e.shown_ms is not None and e.shown_ms <= t]
+        last_shown = shown[-1] if shown else None
+        reason = None
+        if p.silent:
+            reason = "control"
+        elif fade > 1 and (seen - 1) % fade != 0:
+            reason = "faded"
+        elif n.kind == "talk_less" and self._within_baseline(t, timeline):
+            reason = "baseline"
+        elif last_passed is not None and t - last_passed.t_ms < max(p.cooldown_ms, p.hold_max_ms):
+            reason = "cooldown"
+        elif (
+            last_shown is not None
+            and last_shown.shown_ms is not None
+            and t - last_shown.shown_ms < p.unheeded_quiet_ms
+            and not behaved(n.kind, last_shown.shown_ms, t, timeline)
+        ):
+            reason = "unheeded"
+        elif p.max_shown and self._in_window(t) >= p.max_shown:
+            reason = "budget"
+        if reason is not None:
+            n.shown, n.hidden = False, reason
+            out.append(Cue(n, "hidden", t))
+        elif timeline.tracks[Side.REP].speaking_at(t):
+            self._held.append(n)
+            out.append(Cue(n, "held", t))
+        else:
+            n.shown, n.shown_ms = True, t
+            out.append(Cue(n, "shown", t))
+
+    def _within_baseline(self, t: int, timeline: Timeline) -> bool:
+        """The rep's share over the talk-less window is within their own dead-band."""
+        floor = self.params.talk_ratio_floor
+        if floor is None:
+            return False
+        a = max(0, t - self.params.talk_ratio_window_ms)
+        r = timeline.tracks[Side.REP].talk_in(a, t)
+        c = timeline.tracks[Side.CUSTOMER].talk_in(a, t)
+        return r + c > 0 and r / (r + c) <= floor
+
+    def _in_window(self, t: int) -> int:
+        """Nudges shown in (t - 10 min, t], and those held at t (each takes its place)."""
+        count = 0
+        for e in self._decided[:-1]:
+            shown_in = e.shown and e.shown_ms is not None and t - WINDOW_MS < e.shown_ms <= t
+            waiting = any(e is h for h in self._held)
+            held_at_t = waiting or (e.held_ms is not None and e.t_ms + e.held_ms > t)
+            count += shown_in or held_at_t
+        return count
+
+    def _resolve_held(self, timeline: Timeline, out: list[Cue]) -> None:
+        p = self.params
+        rep = timeline.tracks[Side.REP]
+        end = timeline.duration_ms
+        for n in list(self._held):
+            deadline = n.t_ms + p.hold_max_ms
+            last = deadline if end is None else min(deadline, end)
+            r = release_ms(rep, n.t_ms, p.hold_pause_ms, last)
+            if r is None:
+                continue
+            self._held.remove(n)
+            if r >= 0:
+                n.shown, n.shown_ms, n.held_ms = True, r, r - n.t_ms
+                out.append(Cue(n, "shown", r))
+            else:
+                stop = deadline if end is None or deadline <= end else end
+                n.shown, n.held_ms = False, stop - n.t_ms
+                n.hidden = "stale" if stop == deadline else "ended"
+                out.append(Cue(n, "hidden", stop))
+
+    def finish(self, timeline: Timeline) -> list[Cue]:
+        """After ``Timeline.finish``: decide the rest (a cue still held is dropped)."""
+        out = self.step(timeline)
+        for n in list(self._held):  # only when the track could not tell (cannot happen)
+            self._held.remove(n)
+            n.shown, n.hidden = False, "ended"
+            out.append(Cue(n, "hidden", timeline.duration_ms or n.t_ms))
+        return out
+
+
+def decide_all(timeline: Timeline, params: BudgetParams | None = None) -> None:
+    """A finished timeline's nudges, decided at once (what a live call decides bit by bit)."""
+    budget = NudgeBudget(params or BudgetParams.from_timing(timeline.timing))
+    budget.add(timeline.record.nudges)
+    budget.finish(timeline)
+
+
+def cue_summary(nudges: list[Nudge]) -> dict[str, object]:
+    """How many due nudges were shown, held and hidden (and why), for the stats."""
+    held = [n.held_ms for n in nudges if n.held_ms is not None]
+    hidden: dict[str, int] = {}
+    for n in nudges:
+        if n.hidden is not None:
+            hidden[n.hidden] = hidden.get(n.hidden, 0) + 1
+    return {
+        "due": len(nudges),
+        "shown": sum(1 for n in nudges if n.shown),
+        "held": len(held),
+        "held_s_total": round(sum(held) / 1000, 3),
+        "held_s_max": round(max(held) / 1000, 3) if held else 0.0,
+        "hidden": hidden,
+    }
