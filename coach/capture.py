@@ -493,7 +493,14 @@ class LiveCapture:
         counters: dict[str, Any] = {}
         for i, (h, s) in enumerate(zip(self.health, self.sides, strict=True)):
             role = s.choice.role
-            status.append(f"{role}: {s.choice.label}")
+            words = getattr(s, "words", None)  # a side that follows an app says more
+            if words is not None:
+                said, now_warn, after = words()
+                status.append(said)
+                warnings.extend(now_warn)
+                report.extend(after)
+            else:
+                status.append(f"{role}: {s.choice.label}")
             h.dropped_blocks, h.overflows = s.dropped, s.overflows
             if h.lost:
                 warnings.append(f"{role} lost — reopening every {REOPEN_EVERY_S:.0f} s")
@@ -573,6 +580,9 @@ class LiveCapture:
 
     def _follow(self, now: float) -> None:
         """Move the sides that follow a default device to the one the user chose now."""
+        news = getattr(self.input, "news", None)  # an app's streams came, moved or went
+        for text in news() if news is not None else ():
+            self._notice(text, now)
         moved = getattr(self.input, "moved", None)
         if moved is None:
             return
