@@ -210,7 +210,8 @@ class AppStreams:
                                  f"{gap_s:.1f} s")  # fmt: skip
         elif self.waiting_from is None:
             self.waiting_from = at
-            self.news.append(f"customer audio: waiting for {self.target.name}")
+            self.news.append(f"customer audio: {self.target.name} has no playback stream; "
+                             "waiting for it")  # fmt: skip
 
     # -- auto-app without a call app ------------------------------------------------------
     def _default_monitor(self) -> str | None:
