@@ -77,7 +77,7 @@ class AppStreams:
         self.target = target
         self.clock = clock
         self.own_pid = os.getpid() if own_pid is None else own_pid
-        self.mixer = StreamMixer(RATE_HZ)
+        self.mixer = StreamMixer(RATE_HZ, t0=clock())
         self.streams: dict[int, RecordStream] = {}
         """By sink input index."""
         self.keys: dict[int, int] = {}

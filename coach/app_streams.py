@@ -135,14 +135,15 @@ class StreamMixer:
         hold_s: float = 0.1,
         resync_s: float = 1.0,
         max_pending_s: float = 2.0,
+        t0: float | None = None,
     ) -> None:
         self.rate_hz = rate_hz
         self.stale_s = stale_s
         self.hold = round(hold_s * rate_hz)
         self.resync = round(resync_s * rate_hz)
         self.max_pending = round(max_pending_s * rate_hz)
-        self.t0: float | None = None
-        """Wall time of mixed frame 0 (the first push or pop)."""
+        self.t0 = t0
+        """Wall time of mixed frame 0 (if not given: the first push or pop)."""
         self.released = 0
         """Mixed frames handed out so far."""
         self.buf = np.zeros(0, np.float32)

@@ -27,6 +27,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from coach.app_capture import AppStreams
+from coach.app_streams import AppTarget, StreamMixer, parse_loopback, pick_call_app, streams_of
+from coach.errors import CoachError
+from coach.pulse import SinkProps, StreamProps
 from tests.support.app_call import (
     STEP_S,
     SceneFiles,
@@ -38,6 +42,7 @@ from tests.support.app_call import (
     sink_input_of,
     speech_mask,
 )
+from tests.support.fakes import FakeClock
 from tests.support.live_call import (
     COACH,
     QUIET_CONFIG,
@@ -299,3 +304,176 @@ def test_app_capture_elsewhere_than_pulseaudio_is_one_clear_line(tmp_path: Path)
     assert done.returncode != 0
     assert "per-app capture needs PulseAudio's native API" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+# -- without a sound server: the choice of streams and their mixing ------------------------
+
+
+def props(index: int, app: str, binary: str = "", **kw: Any) -> StreamProps:
+    fields: dict[str, Any] = dict(device=0, app_id="", process_id=100 + index, media_role="",
+                                  media_name="", corked=False, owned=True, rate_hz=48000,
+                                  channels=2, sample_format="s16le")  # fmt: skip
+    fields.update(kw)
+    return StreamProps(index=index, app_name=app, binary=binary, **fields)
+
+
+def test_a_loopback_spec_names_an_app_auto_app_or_a_device() -> None:
+    assert parse_loopback("app:zoom") == AppTarget("zoom")
+    assert parse_loopback(" APP:Teams ") == AppTarget("Teams")
+    assert parse_loopback("auto-app") == AppTarget("", auto=True)
+    assert parse_loopback("coach_spk.monitor") is None and parse_loopback("") is None
+    with pytest.raises(CoachError, match="names no application: use app:NAME"):
+        parse_loopback("app: ", "--loopback")
+
+
+def test_an_app_s_streams_match_by_name_binary_or_id_but_never_a_notification_sound() -> None:
+    playing = [
+        props(1, "ZOOM VoiceEngine", "zoom"),
+        props(2, "Firefox", "firefox-esr", app_id="org.mozilla.firefox"),
+        props(3, "Firefox", "firefox-esr", media_role="event"),  # a notification ping
+        props(4, "", "", owned=False),  # a module's loopback
+        props(5, "Spotify", "spotify"),
+    ]
+    assert [s.index for s in streams_of(AppTarget("zoom"), playing, None)] == [1]
+    assert [s.index for s in streams_of(AppTarget("FIREFOX"), playing, None)] == [2]
+    assert [s.index for s in streams_of(AppTarget("mozilla"), playing, None)] == [2]
+    assert streams_of(AppTarget("", auto=True), playing, None) == []
+
+
+def test_auto_app_picks_the_app_playing_and_recording_known_call_apps_first() -> None:
+    playing = [props(1, "Spotify", "spotify"), props(2, "Chromium", "chromium"),
+               props(3, "ZOOM VoiceEngine", "zoom"), props(4, "coach")]  # fmt: skip
+    recording = [props(7, "Chromium", "chromium"), props(8, "ZOOM VoiceEngine", "zoom"),
+                 props(9, "coach")]  # fmt: skip
+    assert pick_call_app(playing, recording, None) == "ZOOM VoiceEngine"
+    assert pick_call_app(playing, recording[:1], None) == "Chromium"
+    # the coach's own streams, and apps that only play, are never the call
+    assert pick_call_app(playing, recording[2:], None) is None
+    assert pick_call_app(playing[:1], [props(8, "Spotify", process_id=42)], 42) is None
+
+
+def test_the_mixer_sums_streams_by_sample_count_and_keeps_time_while_none_plays() -> None:
+    rate = 1000
+    mix = StreamMixer(rate, stale_s=0.3, hold_s=0.1)
+    one = np.full(100, 0.25, np.float32)
+    mix.push("a", one, 10.1)
+    mix.push("b", one, 10.1)  # a second stream of the app, at the same time
+    out = mix.pop(10.1)
+    assert out is not None and np.allclose(out, 0.5)
+    mix.push("a", one, 10.2)  # b is late: the output waits for it
+    assert mix.pop(10.2) is None
+    mix.push("b", one, 10.2)
+    out = mix.pop(10.2)
+    assert out is not None and len(out) == 100 and np.allclose(out, 0.5)
+    mix.drop("a")
+    mix.drop("b")
+    # the app is gone: silence by the wall clock, 0.1 s behind it
+    out = mix.pop(11.2)
+    assert out is not None and len(out) == 900 and not out.any()
+    assert mix.silent == 900
+    # it comes back: placed where the wall clock says, nothing cut, nothing early
+    mix.push("c", one, 11.5)
+    out = mix.pop(11.5)
+    assert out is not None and len(out) == 400
+    assert not out[:300].any() and np.allclose(out[300:], 0.25)
+    assert mix.late == 0
+
+
+@dataclass
+class FakeRecord:
+    """A record stream of the fake server: the samples it is given, then failed or not."""
+
+    data: bytes = b""
+    failed: bool = False
+    source: str | None = None
+    sample_spec: tuple[str, int, int] = ("float32le", 16000, 1)
+
+    def read(self) -> bytes:
+        out, self.data = self.data, b""
+        return out
+
+    def close(self) -> None:
+        self.failed = True
+
+
+@dataclass
+class FakeServer:
+    """The part of a PulseConnection that AppStreams uses, with streams set by the test."""
+
+    playing: list[StreamProps]
+    recording: list[StreamProps]
+    ready: bool = True
+    failed: bool = False
+    stream_events: int = 0
+    defaults: tuple[str | None, str | None] = ("coach_spk", "coach_mic")
+    opened: list[tuple[str | None, int | None, FakeRecord]] | None = None
+
+    def watch_streams(self, mask: int) -> None:
+        pass
+
+    def watch_defaults(self) -> None:
+        pass
+
+    def playback_streams(self) -> list[StreamProps]:
+        return list(self.playing)
+
+    def recording_streams(self) -> list[StreamProps]:
+        return list(self.recording)
+
+    def sinks(self) -> list[SinkProps]:
+        return [SinkProps(0, "coach_spk", "Speakers", "coach_spk.monitor"),
+                SinkProps(1, "coach_hp", "Headphones", "coach_hp.monitor")]  # fmt: skip
+
+    def open(
+        self, source: str | None, name: str, pinned: bool = False, monitor_of: int | None = None
+    ) -> FakeRecord:
+        rec = FakeRecord(source=source)
+        self.opened = [*(self.opened or []), (source, monitor_of, rec)]
+        return rec
+
+    def change(self, playing: list[StreamProps]) -> None:
+        self.playing = playing
+        self.stream_events += 1
+
+
+def test_an_app_side_waits_for_the_app_follows_its_move_and_says_so() -> None:
+    clock = FakeClock()
+    server = FakeServer([props(1, "Spotify")], [])
+    side = AppStreams(server, AppTarget("zoom"), clock, own_pid=1)  # type: ignore[arg-type]
+    assert side.news == ["customer audio: zoom has no playback stream; waiting for it"]
+    clock.sleep(2.0)
+    assert len(side.read()) > 0  # silence: the call's time goes on
+    assert side.words()[1] == ("customer audio: waiting for zoom",)
+    server.change([props(1, "Spotify"), props(2, "ZOOM", "zoom")])
+    side.read()
+    assert server.opened is not None and server.opened[-1][:2] == (None, 2)  # zoom's alone
+    assert side.news[-1].startswith("customer audio from zoom again after ")
+    assert side.words()[0] == "loopback: zoom, 1 stream on Speakers"
+    server.change([props(1, "Spotify"), props(2, "ZOOM", "zoom", device=1)])  # headphones
+    server.opened[-1][2].failed = True  # PulseAudio ends a moved stream's monitor
+    side.read()
+    assert side.news[-1] == "customer audio: ZOOM moved to Headphones"
+    assert server.opened[-1][:2] == (None, 2) and side.words()[0].endswith("on Headphones")
+    assert side.words()[2] == (  # the report names the wait (0.1 s of it was still to come)
+        "zoom had no playback stream for 1.9 s of the call: the customer's side was silent "
+        "meanwhile",
+    )
+
+
+def test_auto_app_without_a_call_app_records_the_monitor_and_says_so_until_one_comes() -> None:
+    clock = FakeClock()
+    server = FakeServer([props(1, "Spotify")], [])
+    side = AppStreams(server, AppTarget("", auto=True), clock, own_pid=1)  # type: ignore[arg-type]
+    assert server.opened is not None and server.opened[0][:2] == ("coach_spk.monitor", None)
+    status, warnings, _ = side.words()
+    assert "no call app yet" in status and "no call app is playing and recording" in warnings[0]
+    clock.sleep(3.0)
+    side.read()
+    server.recording = [props(8, "Teams", "teams")]
+    server.change([props(1, "Spotify"), props(2, "Teams", "teams")])
+    side.read()
+    assert "customer audio now from Teams (playing and recording)" in side.news
+    assert server.opened[0][2].failed  # the monitor is closed
+    assert server.opened[-1][:2] == (None, 2)
+    report = side.words()[2]
+    assert len(report) == 1 and report[0].startswith("auto-app found no call app")
