@@ -305,7 +305,9 @@ _SPECS: tuple[KeySpec, ...] = (
         "audio", "loopback", "", str,
         why='The customer side, the call\'s audio output: "" = the default sink\'s monitor on '
         "PulseAudio/PipeWire; on macOS/Windows name a loopback device (BlackHole, a virtual "
-        "cable).",
+        'cable). Linux only: "app:NAME" records only that app\'s playback (e.g. app:zoom), '
+        '"auto-app" the app that is playing and recording, so music and notification sounds '
+        "never count as the customer.",
     ),
     KeySpec(
         "audio", "echo_cancellation", "auto", str, choices=("auto", "on", "off"),
