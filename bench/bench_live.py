@@ -19,6 +19,7 @@ sound server's and PortAudio's transport, the VAD's settling and the loop.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -227,6 +228,7 @@ def run() -> list[str]:
             return [f"live: skipped: {e}"]
         analyzer_cpu, feeds_per_s = analyzer_cpu_percent(call, work / "coach.toml")
         pipewire = pipewire_lines(call, work, result.cpu_percent)
+        pipewire += app_capture_lines(work)
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -279,6 +281,69 @@ def run() -> list[str]:
     return lines + pipewire
 
 
+def _server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the sound server so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_capture_lines(work: Path, window_s: float = 10.0, rounds: int = 3) -> list[str]:
+    """``make bench``: the sound server's CPU while ``coach start`` records one app's
+    playback stream (``--loopback app:NAME``) beside recording the sink monitor, from
+    one run: a call app and a music app play into the speakers throughout, and the
+    two ways take turns (``rounds`` each, ``window_s`` measured per turn, after the
+    daemon listens) so that drift in the machine's load falls on both alike."""
+    from tests.support.app_call import app_player, scene_files
+    from tests.support.live_call import QUIET_CONFIG, Daemon, start_args
+
+    out = work / "app-capture"
+    out.mkdir()
+    config = out / "coach.toml"
+    config.write_text(QUIET_CONFIG, encoding="utf-8")
+    turns = [("app", ["--loopback", "app:coachcall"]), ("monitor", [])] * rounds
+    total_s = len(turns) * (window_s + 8.0) + 10.0
+    try:
+        with rig(out) as pulse:
+            pid = int((Path(pulse.env["XDG_RUNTIME_DIR"]) / "pulse" / "pid").read_text())
+            files = scene_files(out, 60.0, 0.0, total_s)
+            players = [app_player(pulse.env, "coachmusic", files.music),
+                       app_player(pulse.env, "coachcall", files.music)]  # fmt: skip
+            server: dict[str, list[float]] = {"app": [], "monitor": []}
+            coach: dict[str, list[float]] = {"app": [], "monitor": []}
+            try:
+                for name, flags in turns:
+                    args = start_args(window_s + 30, out / "stats.json", config)
+                    daemon = Daemon([*args, *flags], pulse.env).start()
+                    try:
+                        if daemon.wait_for("listening", 30) is None:
+                            return [f"live, per-app capture: no listening: {daemon.stderr}"]
+                        time.sleep(1.0)
+                        s0, c0, w0 = _server_cpu_s(pid), daemon.cpu_s(), time.monotonic()
+                        time.sleep(window_s)
+                        wall = time.monotonic() - w0
+                        server[name].append((_server_cpu_s(pid) - s0) / wall * 100)
+                        coach[name].append((daemon.cpu_s() - c0) / wall * 100)
+                    finally:
+                        daemon.kill()
+            finally:
+                for p in players:
+                    p.kill()
+                    p.wait(5)
+    except PulseUnavailable as e:
+        return [f"live, per-app capture: skipped: {e}"]
+    app, monitor = (float(np.mean(server[k])) for k in ("app", "monitor"))
+    return [
+        f"live, per-app capture (PulseAudio, a call app and a music app playing, "
+        f"{rounds}x{window_s:.0f} s each, taking turns): sound server CPU recording the "
+        f"app's stream {app:.2f} % of one core, recording the sink monitor {monitor:.2f} % "
+        f"({app - monitor:+.2f} points; target within 0.3); coach's own CPU "
+        f"{float(np.mean(coach['app'])):.2f} % vs {float(np.mean(coach['monitor'])):.2f} %",
+        "  per turn, server: app " + " ".join(f"{x:.2f}" for x in server["app"])
+        + "; monitor " + " ".join(f"{x:.2f}" for x in server["monitor"]),
+    ]
+
+
 def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> list[str]:
     """``make bench``: the bench call through PipeWire into ``coach start`` (VAD only),
     its CPU beside PulseAudio's from the same run."""
@@ -313,6 +378,10 @@ def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> lis
 if __name__ == "__main__":
     if sys.argv[1:] == ["--probe"]:
         print(json.dumps(probe_transport()))
+    elif sys.argv[1:] == ["--app-capture"]:  # only that part
+        with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+            for line in app_capture_lines(Path(tmp)):
+                print(line)
     else:
         for line in run():
             print(line)
