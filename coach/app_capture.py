@@ -378,6 +378,7 @@ def would_record(conn: PulseConnection, target: AppTarget) -> tuple[str, list[St
     if not streams:
         return f"{target.spec}: no playback stream now; coach start waits for one", []
     ids = ", ".join(f"#{s.index}" for s in streams)
+    apps = ", ".join(dict.fromkeys(app_of(s) for s in streams))
     pick = " (playing and recording)" if target.auto else ""
-    return f"{app_of(streams[0])}{pick}: playback stream{'s' if len(streams) > 1 else ''} " \
-           f"{ids}", streams  # fmt: skip
+    plural = "s" if len(streams) > 1 else ""
+    return f"{apps}{pick}: playback stream{plural} {ids}", streams

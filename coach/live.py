@@ -791,7 +791,8 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
         monitor = default_sink_monitor()
         if monitor:
             console.print(f"Default sink's monitor (the call's audio): {monitor}")
-        _playback_table(console)
+        lb_spec = config.audio.loopback if loopback is None else loopback
+        _playback_table(console, lb_spec)
     console.print()
     console.print("coach start would use:")
     specs = (
@@ -824,17 +825,24 @@ def _pulse_or_none() -> Any:
         return None
 
 
-def _playback_table(console: Console) -> None:
-    """The applications' playback streams: what ``--loopback app:NAME`` can record."""
+def _playback_table(console: Console, loopback: str) -> None:
+    """The applications' playback streams: what ``--loopback app:NAME`` can record,
+    and which of them it would."""
     from rich.table import Table
 
-    from coach.app_capture import playback_table
+    from coach.app_capture import playback_table, would_record
+    from coach.app_streams import parse_loopback
 
     conn = _pulse_or_none()
     if conn is None:
         return
     try:
         rows = playback_table(conn)
+        try:
+            target = parse_loopback(loopback)
+        except CoachError:
+            target = None
+        chosen = {s.index for s in would_record(conn, target)[1]} if target else set()
     finally:
         conn.close()
     if not rows:
@@ -842,12 +850,13 @@ def _playback_table(console: Console) -> None:
         return
     table = Table(title="Playback streams (for --loopback app:NAME or auto-app)",
                   title_justify="left", box=None)  # fmt: skip
-    for col in ("index", "application", "binary", "sink", "state", "format"):
+    for col in ("index", "application", "binary", "sink", "state", "format", "coach start"):
         table.add_column(col)
     for st, sink in rows:
         table.add_row(f"#{st.index}", st.app_name or "-", st.binary or "-", sink,
                       "paused" if st.corked else "playing",
-                      f"{st.sample_format} {st.channels} ch {st.rate_hz} Hz")  # fmt: skip
+                      f"{st.sample_format} {st.channels} ch {st.rate_hz} Hz",
+                      "records it" if st.index in chosen else "")  # fmt: skip
     console.print(table)
 
 

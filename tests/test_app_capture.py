@@ -284,6 +284,8 @@ def test_devices_lists_the_playback_streams_and_meters_the_app_alone(
             index = sink_input_of(env, "coachcall")
             out = coach(env, "devices", "--loopback", "auto-app", "--meter", "--duration", "2")
             assert f"coachcall (playing and recording): playback stream #{index}" in out
+            rows = {ln.split()[1]: ln for ln in out.splitlines() if ln.strip().startswith("#")}
+            assert "records it" in rows["coachcall"] and "records it" not in rows["coachmusic"]
             loopback_line = next(ln for ln in out.splitlines() if ln.startswith("loopback "))
             assert "(peak -120.0)" not in loopback_line
         finally:
