@@ -244,7 +244,21 @@ class AppStreams:
             self.monitor_frames += self.mixer.released - self.monitor_from
             self.monitor_from = None
 
+    def call_started(self) -> None:
+        """The call starts now: a wait or fallback before it is not part of it."""
+        at = self.mixer.released
+        self.waited_frames = self.monitor_frames = 0
+        if self.waiting_from is not None:
+            self.waiting_from = at
+        if self.monitor_from is not None:
+            self.monitor_from = at
+
     # -- words ----------------------------------------------------------------------------
+    @property
+    def waiting(self) -> bool:
+        """The app has no playback stream now (and no fallback is recorded instead)."""
+        return self.waiting_from is not None
+
     def words(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(status, warnings now, what the report says) about this side."""
         name = self.target.name
@@ -334,6 +348,16 @@ class AppSide:
             self._keep(self.stream)
         out, self._news = self._news, []
         return out
+
+    def call_started(self) -> None:
+        if self.stream is not None:
+            self.stream.call_started()
+
+    @property
+    def waiting_for(self) -> str:
+        """The app this side waits for (no playback stream now), or ""."""
+        stream = self.stream
+        return stream.target.name if stream is not None and stream.waiting else ""
 
     def words(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         if self.stream is not None:

@@ -91,6 +91,8 @@ class SourceState:
     """What the post-call report should say about the capture."""
     notices: tuple[tuple[float, str], ...] = ()
     """Every change of the devices so far, once each: (call time in s, what happened)."""
+    waiting_for: str = ""
+    """The app the customer's side waits for (it has no playback stream now), or ""."""
 
 
 class Aligner:
@@ -542,6 +544,7 @@ class LiveCapture:
             counters=counters,
             report_warnings=tuple(report),
             notices=tuple(self.notices),
+            waiting_for=next((w for s in self.sides if (w := getattr(s, "waiting_for", ""))), ""),
         )
 
     # -- internals ------------------------------------------------------------------
@@ -560,6 +563,8 @@ class LiveCapture:
                 # both deliver: the call starts now; earlier audio is discarded
                 self.aligner = Aligner(t, grid_frames=self.grid_frames)
                 self._placed = [s.generation for s in self.sides]
+                for s in self.sides:  # what a side counts about the call starts now too
+                    getattr(s, "call_started", lambda: None)()
             return
         fresh = generation != self._placed[side]
         self._placed[side] = generation

@@ -373,6 +373,7 @@ def snapshot(
         interruptions=len(tl.record.interruptions),
         status=(("listening",) if listening else ("waiting for audio",)) + state.status,
         warnings=state.warnings + tuple(analyzer.warnings),
+        customer_waiting=state.waiting_for,
     )
 
 

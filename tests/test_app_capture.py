@@ -479,3 +479,39 @@ def test_auto_app_without_a_call_app_records_the_monitor_and_says_so_until_one_c
     assert server.opened[-1][:2] == (None, 2)
     report = side.words()[2]
     assert len(report) == 1 and report[0].startswith("auto-app found no call app")
+
+
+def test_the_panel_says_the_customer_waits_for_the_app_where_the_customer_would_be() -> None:
+    import io
+
+    from rich.console import Console
+
+    from coach.panel import LiveSnapshot, render_panel
+
+    snap = LiveSnapshot(
+        call_s=12.0, rep_speaking=True, customer_speaking=False, holder="rep",
+        talk_ratio=1.0, window_ratio=1.0, talk_ratio_max=0.65, story_s=None,
+        monologue_s=12.0, monologue_max_s=60.0, story_deepen_s=30.0, nudge=None,
+        nudges_shown=0, backchannels=0, interruptions=0, status=("listening",),
+        warnings=("customer audio: waiting for zoom",), customer_waiting="zoom",
+    )  # fmt: skip
+    console = Console(record=True, width=60, height=15, color_system=None, file=io.StringIO())
+    console.print(render_panel(snap, width=60, height=15))
+    lines = console.export_text().splitlines()
+    now = next(line for line in lines if "Now" in line)
+    assert "● rep" in now and "◌ customer: waiting for zoom" in now
+    assert any("! customer audio: waiting for zoom" in line for line in lines)
+
+
+def test_a_wait_before_the_call_starts_is_not_reported_as_part_of_the_call() -> None:
+    clock = FakeClock()
+    side = AppStreams(FakeServer([], []), AppTarget("zoom"), clock, own_pid=1)  # type: ignore[arg-type]
+    clock.sleep(5.0)
+    side.read()
+    side.call_started()  # both sides deliver: call time 0
+    clock.sleep(2.0)
+    side.read()
+    assert side.words()[2] == (
+        "zoom had no playback stream for 2.0 s of the call: the customer's side was silent "
+        "meanwhile",
+    )
