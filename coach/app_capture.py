@@ -378,6 +378,11 @@ def check_app_capture(api: str, why: str) -> None:
     except PulseUnavailable:
         raise CoachError(f"{why}: per-app capture works on Linux with PulseAudio or PipeWire "
                          f"(libpulse) only; {how}") from None  # fmt: skip
+    from coach.devices import pulse_sources
+
+    if pulse_sources() is None:
+        raise CoachError(f"{why}: per-app capture needs the PulseAudio/PipeWire server, and "
+                         "none answers (pactl); is it running?")  # fmt: skip
 
 
 def playback_table(conn: PulseConnection) -> list[tuple[StreamProps, str]]:
