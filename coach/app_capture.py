@@ -165,14 +165,14 @@ class AppStreams:
             self._close(idx)
         for idx, s in want.items():
             moved = self.sink_of.get(idx, s.device) != s.device
-            if idx in self.streams and not moved:
-                continue
-            self._close(idx)
             self.sink_of[idx] = s.device
-            if self._open(s) and moved:
-                sink = self.sinks.get(s.device)
-                where = sink.description or sink.name if sink else f"sink #{s.device}"
-                self.news.append(f"customer audio: {app_of(s)} moved to {where}")
+            # PulseAudio ends a moved stream's monitor (read() closed it): open one on the
+            # new sink; PipeWire's follows the stream and is kept
+            if idx not in self.streams and not self._open(s):
+                continue
+            if moved:
+                self.news.append(f"customer audio: {app_of(s)} moved to "
+                                 f"{self._sink_words(s.device)}")  # fmt: skip
         self._note_waiting()
 
     def _open(self, s: StreamProps) -> bool:

@@ -54,7 +54,7 @@ ERR_NOENTITY = 5
 _MASK_SINK, _MASK_SOURCE, _MASK_SERVER = 0x1, 0x2, 0x80
 MASK_SINK_INPUT, MASK_SOURCE_OUTPUT = 0x4, 0x8
 _FACILITY_MASK, _FACILITY_SERVER = 0x0F, 7
-_FACILITY_SINK_INPUT, _FACILITY_SOURCE_OUTPUT = 2, 3
+_FACILITY_SINK, _FACILITY_SINK_INPUT, _FACILITY_SOURCE_OUTPUT = 0, 2, 3
 _NO_INDEX = 0xFFFFFFFF
 """PA_INVALID_INDEX: a stream no client owns (a module's, as module-loopback's)."""
 _TYPE_MASK, _TYPE_CHANGE = 0x30, 0x10
@@ -435,6 +435,7 @@ class PulseConnection:
         self._watching = False
         self._defaults_stale = False
         self._mask = 0
+        self._sinks_count = False
         self.stream_events = 0
         """Events about clients' streams so far (``watch_streams``): a change is a new count."""
         # ctypes callbacks made once: libpulse may call them as long as the context lives
@@ -530,7 +531,11 @@ class PulseConnection:
     def watch_streams(self, mask: int) -> None:
         """Count the server's events about clients' streams in ``stream_events``:
         ``MASK_SINK_INPUT`` (playback streams come, move, go) and/or
-        ``MASK_SOURCE_OUTPUT`` (recording streams)."""
+        ``MASK_SOURCE_OUTPUT`` (recording streams). Sinks' events count too with
+        playback streams: pipewire-pulse tells of a moved stream only through them."""
+        if mask & MASK_SINK_INPUT:
+            mask |= _MASK_SINK
+            self._sinks_count = True
         if self.ready and mask & ~self._mask:
             self._subscribe(mask)
 
@@ -542,8 +547,11 @@ class PulseConnection:
             facility, what = kind & _FACILITY_MASK, kind & _TYPE_MASK
             if facility in (_FACILITY_SINK_INPUT, _FACILITY_SOURCE_OUTPUT):
                 self.stream_events += 1
+                return
+            if facility == _FACILITY_SINK and self._sinks_count:
+                self.stream_events += 1
             # a device's volume or state changes often; only these can move a default
-            elif facility == _FACILITY_SERVER or what != _TYPE_CHANGE:
+            if facility == _FACILITY_SERVER or what != _TYPE_CHANGE:
                 self._defaults_stale = self._watching
 
         if self._on_event is None:
