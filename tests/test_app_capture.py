@@ -262,10 +262,14 @@ def coach(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.pulse  # a sound server: CI never lets it skip
+@pytest.mark.parametrize("server", ["pulseaudio", "pipewire"])
 def test_devices_lists_the_playback_streams_and_meters_the_app_alone(
-    pulse: VirtualPulse, tmp_path: Path
+    server: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    env = {**pulse.env, "COLUMNS": "200"}
+    """On both servers (PipeWire's monitor streams are its own): ~10 s each."""
+    srv = request.getfixturevalue("pulse" if server == "pulseaudio" else "pipewire")
+    env = {**srv.env, "COLUMNS": "200"}
     files = scene_files(tmp_path, 12.0, 0.0, 30.0)
     music = app_player(env, "coachmusic", files.music)
     try:
