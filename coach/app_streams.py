@@ -179,10 +179,13 @@ class StreamMixer:
         self.pos[key] = end
         if not len(x):
             return
+        a = start - self.released
+        if a == len(self.buf):  # the usual case, one stream: appended, no zeros to add to
+            self.buf = np.concatenate([self.buf, x]) if len(self.buf) else x.copy()
+            return
         need = end - self.released
         if need > len(self.buf):
             self.buf = np.concatenate([self.buf, np.zeros(need - len(self.buf), np.float32)])
-        a = start - self.released
         self.buf[a : a + len(x)] += x
 
     def drop(self, key: object) -> None:
@@ -209,9 +212,12 @@ class StreamMixer:
         n = target - self.released
         if n <= 0:
             return None
+        self.released = target
+        if n == len(self.buf):  # all there is: handed out as it is
+            out, self.buf = self.buf, np.zeros(0, np.float32)
+            return out
         out = np.zeros(n, np.float32)
         k = min(n, len(self.buf))
         out[:k] = self.buf[:k]
         self.buf = self.buf[k:]
-        self.released = target
         return out
