@@ -119,8 +119,8 @@ def scene(pulse: VirtualPulse, tmp_path_factory: pytest.TempPathFactory) -> Scen
                      "rate=48000", "channels=2", "sink_properties=device.description=Headphones"),
                pactl(env, "load-module", "module-loopback", "source=coach_silence",
                      "sink=coach_hp", "latency_msec=20")]  # fmt: skip
-    subprocess.run("timeout 2.5 parec -d coach_hp.monitor | head -c 3200 >/dev/null", shell=True,
-                   env=env, check=False)  # fmt: skip  # a first capture can stall: not the coach's
+    warm_up = "timeout 2.5 parec -d coach_hp.monitor 2>/dev/null | head -c 3200 >/dev/null"
+    subprocess.run(warm_up, shell=True, env=env, check=False)  # a first capture can stall
     files = scene_files(work, CALL_S, LEAD_S, END_S + 20)
     reference = analyze(files.call, config, env)
     procs: list[subprocess.Popen[bytes]] = []
