@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 WANT_SPEC = ("float32le", RATE_HZ, 1)
 """What every record stream is asked for; the server resamples and mixes down."""
+RETRY_S = 1.0
+"""A playback stream whose record stream would not open is tried again after this."""
 REPORT_MIN_S = 1.0
 """A wait or a fallback at least this long is named in the report."""
 MONITOR = "the default sink's monitor"
@@ -93,6 +95,8 @@ class AppStreams:
         self._opened = 0
         self._seen = -1
         self._rescan = True
+        self._retry_at: float | None = None
+        """A stream that would not open is tried again then (not only on the next event)."""
         self.waiting_from: int | None = None
         """Mixed frame since which the app has no stream (None: it has one)."""
         self.waited_frames = 0
@@ -134,6 +138,8 @@ class AppStreams:
             if self.monitor.failed or self.monitor.source != self._default_monitor():
                 self._close_monitor()
                 self._rescan = True
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at, self._rescan = None, True
         if self._rescan or self.conn.stream_events != self._seen:
             self._scan()
         out = self.mixer.pop(now)
@@ -179,8 +185,9 @@ class AppStreams:
         try:
             st = self.conn.open(None, f"coach customer ({app_of(s)})", pinned=True,
                                 monitor_of=s.index)  # fmt: skip
-        except PulseError:
-            return False  # gone meanwhile: its removal is the next event
+        except PulseError:  # gone meanwhile (its removal is the next event), or a hiccup
+            self._retry_at = self.clock() + RETRY_S
+            return False
         spec = st.sample_spec
         if spec != WANT_SPEC:  # never read audio in a layout it is not in
             st.close()

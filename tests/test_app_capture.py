@@ -519,3 +519,27 @@ def test_a_wait_before_the_call_starts_is_not_reported_as_part_of_the_call() -> 
         "zoom had no playback stream for 2.0 s of the call: the customer's side was silent "
         "meanwhile",
     )
+
+
+def test_a_stream_that_would_not_open_is_tried_again_a_second_later() -> None:
+    from coach.pulse import PulseError
+
+    class Hiccup(FakeServer):
+        fails = 1
+
+        def open(self, *args: Any, **kw: Any) -> FakeRecord:
+            if self.fails:
+                self.fails -= 1
+                raise PulseError("playback stream #2 did not start in time")
+            return super().open(*args, **kw)
+
+    clock = FakeClock()
+    server = Hiccup([props(2, "ZOOM", "zoom")], [])
+    side = AppStreams(server, AppTarget("zoom"), clock, own_pid=1)  # type: ignore[arg-type]
+    assert not side.streams and side.waiting
+    clock.sleep(0.5)
+    side.read()
+    assert not side.streams  # no event since: not yet
+    clock.sleep(0.6)
+    side.read()
+    assert list(side.streams) == [2] and not side.waiting
