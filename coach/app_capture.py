@@ -295,6 +295,15 @@ class AppStreams:
                           f"{MONITOR} then, everything the computer played")  # fmt: skip
         return status, tuple(warnings), tuple(report)
 
+    def counters(self) -> dict[str, object]:
+        """For the statistics: the app recorded, and the seconds of the call it had no
+        stream (``app_absent_s``) or auto-app recorded the sink monitor instead."""
+        at = self.mixer.released
+        waited = self.waited_frames + (0 if self.waiting_from is None else at - self.waiting_from)
+        fell = self.monitor_frames + (0 if self.monitor_from is None else at - self.monitor_from)
+        return {"app": self.target.name or None, "app_absent_s": round(waited / RATE_HZ, 3),
+                "sink_monitor_s": round(fell / RATE_HZ, 3)}  # fmt: skip
+
     def _sink_words(self, index: int) -> str:
         sink = self.sinks.get(index)
         return (sink.description or sink.name) if sink else f"sink #{index}"
@@ -318,6 +327,7 @@ class AppSide:
         self.device: str | None = None
         self._news: list[str] = []
         self._words: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+        self._counters: dict[str, object] = {"app": self.target.name or None}
 
     def open(self) -> None:
         self.close()
@@ -345,6 +355,7 @@ class AppSide:
         self._news += stream.news
         stream.news.clear()
         self._words = stream.words()
+        self._counters = stream.counters()
 
     @property
     def alive(self) -> bool:
@@ -359,6 +370,11 @@ class AppSide:
     def call_started(self) -> None:
         if self.stream is not None:
             self.stream.call_started()
+
+    def counters(self) -> dict[str, object]:
+        if self.stream is not None:
+            self._counters = self.stream.counters()
+        return self._counters
 
     @property
     def waiting_for(self) -> str:

@@ -526,6 +526,7 @@ class LiveCapture:
                 "silence_filled_s": round(filled_s, 3),
                 "late_dropped_s": round(late_s, 3),
             }
+            counters[role].update(getattr(s, "counters", dict)())  # an app side's own
             if filled_s >= 1.0:
                 report.append(
                     f"the {role} ({s.choice.label}) delivered no audio for {filled_s:.1f} s "

@@ -252,7 +252,10 @@ def test_auto_app_picks_the_app_that_plays_and_records(scene: Scene) -> None:
     h = scene.heard["auto"]
     assert "customer audio now from coachcall (playing and recording)" in [t for _, t in h.said()]
     assert not any("auto-app found no call app" in w for w in h.stats.get("warnings", []))
-    assert h.stats["capture"]["loopback"]["device"] == "auto-app"
+    loopback = h.stats["capture"]["loopback"]
+    assert loopback["device"] == "auto-app" and loopback["app"] == "coachcall"
+    # absent: the reconnect, and from the end of the call's audio to the coach's stop
+    assert loopback["sink_monitor_s"] == 0.0 and loopback["app_absent_s"] >= 0.8
 
 
 def coach(env: dict[str, str], *args: str) -> str:
