@@ -19,6 +19,7 @@ sound server's and PortAudio's transport, the VAD's settling and the loop.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -227,6 +228,7 @@ def run() -> list[str]:
             return [f"live: skipped: {e}"]
         analyzer_cpu, feeds_per_s = analyzer_cpu_percent(call, work / "coach.toml")
         pipewire = pipewire_lines(call, work, result.cpu_percent)
+        pipewire += app_capture_lines(work)
     lat = nudge_latencies_ms(result)
     n_want = len(result.expected["nudges"])
     kinds = sorted({n["kind"] for n in result.expected["nudges"]})
@@ -279,6 +281,96 @@ def run() -> list[str]:
     return lines + pipewire
 
 
+def _server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the sound server so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_probe(server_pid: int, rounds: int = 12, turn_s: float = 3.0) -> dict[str, Any]:
+    """Run inside the rig's env: the sound server's CPU while this process records the
+    call app's stream alone (as ``--loopback app:coachcall`` does) and while it records
+    the sink monitor, switching every ``turn_s`` (the first 0.5 s of a turn not
+    measured) for ``rounds`` turns each: load drift on the machine falls on both."""
+    from coach.audio.app_capture import AppStreams
+    from coach.audio.app_streams import AppTarget
+    from coach.audio.pulse import PulseConnection
+
+    conn = PulseConnection()
+    server = {"app": 0.0, "monitor": 0.0}
+    own = {"app": 0.0, "monitor": 0.0}
+    wall = {"app": 0.0, "monitor": 0.0}
+    try:
+        for _ in range(rounds):
+            for kind in ("app", "monitor"):
+                if kind == "app":
+                    rec: Any = AppStreams(conn, AppTarget("coachcall"), time.monotonic)
+                else:
+                    rec = conn.open("coach_spk.monitor", "coach customer (sink monitor)")
+                end = time.monotonic() + turn_s
+                measured_from = time.monotonic() + 0.5
+                s0 = c0 = w0 = None
+                while time.monotonic() < end:
+                    time.sleep(0.04)  # about the live loop's pace
+                    conn.pump()
+                    rec.read()
+                    if s0 is None and time.monotonic() >= measured_from:
+                        s0, c0, w0 = _server_cpu_s(server_pid), _cpu_s(), time.monotonic()
+                assert s0 is not None and c0 is not None and w0 is not None
+                server[kind] += _server_cpu_s(server_pid) - s0
+                own[kind] += _cpu_s() - c0
+                wall[kind] += time.monotonic() - w0
+                rec.close()
+    finally:
+        conn.close()
+    return {
+        "server_percent": {k: server[k] / wall[k] * 100 for k in server},
+        "own_percent": {k: own[k] / wall[k] * 100 for k in own},
+        "seconds": wall["app"],
+    }
+
+
+def app_capture_lines(work: Path) -> list[str]:
+    """``make bench``: the sound server's CPU recording one app's playback stream beside
+    recording the sink monitor, from one run, with a call app and a music app playing
+    into the speakers throughout (``app_probe``)."""
+    from tests.support.app_call import app_player, scene_files
+
+    out = work / "app-capture"
+    out.mkdir()
+    try:
+        with rig(out) as pulse:
+            pid = int((Path(pulse.env["XDG_RUNTIME_DIR"]) / "pulse" / "pid").read_text())
+            files = scene_files(out, 60.0, 0.0, 80.0)
+            players = [app_player(pulse.env, "coachmusic", files.music),
+                       app_player(pulse.env, "coachcall", files.music)]  # fmt: skip
+            try:
+                probe = subprocess.run(
+                    [sys.executable, "-m", "bench.bench_live", "--app-probe", str(pid)],
+                    env=pulse.env, cwd=REPO, capture_output=True, text=True, timeout=180,
+                    stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+            finally:
+                for p in players:
+                    p.kill()
+                    p.wait(5)
+    except PulseUnavailable as e:
+        return [f"live, per-app capture: skipped: {e}"]
+    if probe.returncode != 0:
+        return [f"live, per-app capture: probe failed: {probe.stderr.strip()[-200:]}"]
+    r = json.loads(probe.stdout.strip().splitlines()[-1])
+    app, monitor = r["server_percent"]["app"], r["server_percent"]["monitor"]
+    own = r["own_percent"]
+    return [
+        f"live, per-app capture (PulseAudio; a call app and a music app playing; "
+        f"{r['seconds']:.0f} s of each, taking turns): sound server CPU recording the app's "
+        f"stream {app:.2f} % of one core, recording the sink monitor {monitor:.2f} % "
+        f"({app - monitor:+.2f} points; target within 0.3); the recording process "
+        f"{own['app']:.2f} % vs {own['monitor']:.2f} %"
+    ]
+
+
 def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> list[str]:
     """``make bench``: the bench call through PipeWire into ``coach start`` (VAD only),
     its CPU beside PulseAudio's from the same run."""
@@ -313,6 +405,12 @@ def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> lis
 if __name__ == "__main__":
     if sys.argv[1:] == ["--probe"]:
         print(json.dumps(probe_transport()))
+    elif sys.argv[1:2] == ["--app-probe"]:
+        print(json.dumps(app_probe(int(sys.argv[2]))))
+    elif sys.argv[1:] == ["--app-capture"]:  # only that part
+        with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
+            for line in app_capture_lines(Path(tmp)):
+                print(line)
     else:
         for line in run():
             print(line)

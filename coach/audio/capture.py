@@ -91,6 +91,8 @@ class SourceState:
     """What the post-call report should say about the capture."""
     notices: tuple[tuple[float, str], ...] = ()
     """Every change of the devices so far, once each: (call time in s, what happened)."""
+    waiting_for: str = ""
+    """The app the customer's side waits for (it has no playback stream now), or ""."""
 
 
 class Aligner:
@@ -493,7 +495,14 @@ class LiveCapture:
         counters: dict[str, Any] = {}
         for i, (h, s) in enumerate(zip(self.health, self.sides, strict=True)):
             role = s.choice.role
-            status.append(f"{role}: {s.choice.label}")
+            words = getattr(s, "words", None)  # a side that follows an app says more
+            if words is not None:
+                said, now_warn, after = words()
+                status.append(said)
+                warnings.extend(now_warn)
+                report.extend(after)
+            else:
+                status.append(f"{role}: {s.choice.label}")
             h.dropped_blocks, h.overflows = s.dropped, s.overflows
             if h.lost:
                 warnings.append(f"{role} lost — reopening every {REOPEN_EVERY_S:.0f} s")
@@ -517,6 +526,7 @@ class LiveCapture:
                 "silence_filled_s": round(filled_s, 3),
                 "late_dropped_s": round(late_s, 3),
             }
+            counters[role].update(getattr(s, "counters", dict)())  # an app side's own
             if filled_s >= 1.0:
                 report.append(
                     f"the {role} ({s.choice.label}) delivered no audio for {filled_s:.1f} s "
@@ -535,6 +545,7 @@ class LiveCapture:
             counters=counters,
             report_warnings=tuple(report),
             notices=tuple(self.notices),
+            waiting_for=next((w for s in self.sides if (w := getattr(s, "waiting_for", ""))), ""),
         )
 
     # -- internals ------------------------------------------------------------------
@@ -553,6 +564,8 @@ class LiveCapture:
                 # both deliver: the call starts now; earlier audio is discarded
                 self.aligner = Aligner(t, grid_frames=self.grid_frames)
                 self._placed = [s.generation for s in self.sides]
+                for s in self.sides:  # what a side counts about the call starts now too
+                    getattr(s, "call_started", lambda: None)()
             return
         fresh = generation != self._placed[side]
         self._placed[side] = generation
@@ -573,6 +586,9 @@ class LiveCapture:
 
     def _follow(self, now: float) -> None:
         """Move the sides that follow a default device to the one the user chose now."""
+        news = getattr(self.input, "news", None)  # an app's streams came, moved or went
+        for text in news() if news is not None else ():
+            self._notice(text, now)
         moved = getattr(self.input, "moved", None)
         if moved is None:
             return

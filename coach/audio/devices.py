@@ -11,6 +11,8 @@ keys ``audio.mic``/``audio.loopback``:
 - digits: a PortAudio device index, as ``coach devices`` lists them.
 - anything else: part of a PortAudio input device's name, else part of a
   PulseAudio source's name (``pactl list short sources``).
+- ``app:NAME`` / ``auto-app`` (the loopback, Linux only): an application's own
+  playback streams, not the whole sink (coach/app_streams.py).
 
 PortAudio sees only ALSA's ``pulse`` and ``default`` devices of a PulseAudio
 server, so a PulseAudio source is opened as the ``pulse`` device with
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from coach.audio.app_streams import AppTarget, parse_loopback
 from coach.errors import CoachError
 
 PACTL_TIMEOUT_S = 3.0
@@ -66,6 +69,9 @@ class DeviceChoice:
     follows: str = ""
     """"sink": the default sink's monitor, "source": the default source, each
     followed when the user changes it (native API only); "": named, never moved."""
+    app: AppTarget | None = None
+    """The loopback as an app's own playback streams (``app:NAME``, ``auto-app``;
+    native API only, coach/app_capture.py)."""
 
 
 def load_sounddevice() -> ModuleType:
@@ -193,6 +199,11 @@ def choose(
 ) -> DeviceChoice:
     """Resolve one side's spec (see the module doc) to something to open."""
     spec = spec.strip()
+    if parse_loopback(spec, why) is not None:
+        raise CoachError(
+            f"{spec!r} ({why}) is per-app capture: it works through PulseAudio's native API "
+            "(Linux, PulseAudio or PipeWire) only; elsewhere name a loopback device"
+        )
     if spec.isdigit():
         index = int(spec)
         for d in devices:
@@ -273,6 +284,12 @@ def choose_pulse(
     spec = spec.strip()
     if spec.isdigit():
         return None
+    app = parse_loopback(spec, why)
+    if app is not None:
+        if role != "loopback":
+            raise CoachError(f"{spec!r} ({why}): an app's playback is the customer's side; "
+                             "use it with --loopback / audio.loopback")  # fmt: skip
+        return DeviceChoice(role, app.spec, None, None, why, app=app)
     if not spec:
         if role == "mic":
             source = default_source()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from coach.core.types import SAMPLE_RATE_HZ
@@ -51,7 +52,11 @@ ERR_NOENTITY = 5
 """pa_context_errno() for a source that does not exist."""
 # pulse/def.h: what to be told about, and what an event is about
 _MASK_SINK, _MASK_SOURCE, _MASK_SERVER = 0x1, 0x2, 0x80
+MASK_SINK_INPUT, MASK_SOURCE_OUTPUT = 0x4, 0x8
 _FACILITY_MASK, _FACILITY_SERVER = 0x0F, 7
+_FACILITY_SINK, _FACILITY_SINK_INPUT, _FACILITY_SOURCE_OUTPUT = 0, 2, 3
+_NO_INDEX = 0xFFFFFFFF
+"""PA_INVALID_INDEX: a stream no client owns (a module's, as module-loopback's)."""
 _TYPE_MASK, _TYPE_CHANGE = 0x30, 0x10
 DEFAULTS_WAIT_S = 0.5
 """How long a look at the server's defaults may take (a round trip: ~1 ms)."""
@@ -98,9 +103,112 @@ class _DeviceInfo(ctypes.Structure):
     _fields_ = [("name", _cp), ("index", _u32), ("description", _cp)]
 
 
+class _ChannelMap(ctypes.Structure):
+    _fields_ = [("channels", ctypes.c_uint8), ("map", _ci * 32)]
+
+
+class _CVolume(ctypes.Structure):
+    _fields_ = [("channels", ctypes.c_uint8), ("values", _u32 * 32)]
+
+
+class _SinkInfo(ctypes.Structure):
+    """The head of pa_sink_info, up to its monitor source's name."""
+
+    _fields_ = [
+        ("name", _cp),
+        ("index", _u32),
+        ("description", _cp),
+        ("sample_spec", _SampleSpec),
+        ("channel_map", _ChannelMap),
+        ("owner_module", _u32),
+        ("volume", _CVolume),
+        ("mute", _ci),
+        ("monitor_source", _u32),
+        ("monitor_source_name", _cp),
+    ]
+
+
+class _SinkInputInfo(ctypes.Structure):
+    """The head of pa_sink_input_info, up to ``corked`` (its layout since PulseAudio 1.0)."""
+
+    _fields_ = [
+        ("index", _u32),
+        ("name", _cp),
+        ("owner_module", _u32),
+        ("client", _u32),
+        ("sink", _u32),
+        ("sample_spec", _SampleSpec),
+        ("channel_map", _ChannelMap),
+        ("volume", _CVolume),
+        ("buffer_usec", ctypes.c_uint64),
+        ("sink_usec", ctypes.c_uint64),
+        ("resample_method", _cp),
+        ("driver", _cp),
+        ("mute", _ci),
+        ("proplist", _vp),
+        ("corked", _ci),
+    ]
+
+
+class _SourceOutputInfo(ctypes.Structure):
+    """The head of pa_source_output_info, up to ``corked``."""
+
+    _fields_ = [
+        ("index", _u32),
+        ("name", _cp),
+        ("owner_module", _u32),
+        ("client", _u32),
+        ("source", _u32),
+        ("sample_spec", _SampleSpec),
+        ("channel_map", _ChannelMap),
+        ("buffer_usec", ctypes.c_uint64),
+        ("source_usec", ctypes.c_uint64),
+        ("resample_method", _cp),
+        ("driver", _cp),
+        ("proplist", _vp),
+        ("corked", _ci),
+    ]
+
+
+@dataclass(frozen=True)
+class StreamProps:
+    """A playback stream (sink input) or a recording stream (source output) of a client."""
+
+    index: int
+    device: int
+    """The index of its sink (playback) or source (recording)."""
+    app_name: str
+    binary: str
+    app_id: str
+    process_id: int | None
+    media_role: str
+    media_name: str
+    corked: bool
+    owned: bool
+    """A client's stream; False: a module's (module-loopback and the like)."""
+    rate_hz: int
+    channels: int
+    sample_format: str
+
+
+@dataclass(frozen=True)
+class SinkProps:
+    index: int
+    name: str
+    description: str
+    monitor: str
+    """Its monitor source's name."""
+
+
 _SUBSCRIBE_CB = ctypes.CFUNCTYPE(None, _vp, _ci, _u32, _vp)
 _SERVER_INFO_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_ServerInfo), _vp)
 _DEVICE_INFO_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_DeviceInfo), _ci, _vp)
+_SINK_INFO_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_SinkInfo), _ci, _vp)
+_SINK_INPUT_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_SinkInputInfo), _ci, _vp)
+_SOURCE_OUTPUT_CB = ctypes.CFUNCTYPE(None, _vp, ctypes.POINTER(_SourceOutputInfo), _ci, _vp)
+_SAMPLE_FORMATS = {0: "u8", 1: "alaw", 2: "ulaw", 3: "s16le", 4: "s16be", 5: "float32le",
+                   6: "float32be", 7: "s32le", 8: "s32be", 9: "s24le", 10: "s24be",
+                   11: "s24-32le", 12: "s24-32be"}  # fmt: skip
 
 
 class PulseUnavailable(Exception):
@@ -162,6 +270,21 @@ class _Lib:
             "pa_context_get_source_info_by_name", _vp, _vp, _cp, _DEVICE_INFO_CB, _vp
         )
         self.operation_unref = fn("pa_operation_unref", None, _vp)
+        self.operation_cancel = fn("pa_operation_cancel", None, _vp)
+        self.stream_set_monitor_stream = fn("pa_stream_set_monitor_stream", _ci, _vp, _u32)
+        self.stream_get_sample_spec = fn(
+            "pa_stream_get_sample_spec", ctypes.POINTER(_SampleSpec), _vp
+        )
+        self.proplist_gets = fn("pa_proplist_gets", _cp, _vp, _cp)
+        self.context_get_sink_info_list = fn(
+            "pa_context_get_sink_info_list", _vp, _vp, _SINK_INFO_CB, _vp
+        )
+        self.context_get_sink_input_info_list = fn(
+            "pa_context_get_sink_input_info_list", _vp, _vp, _SINK_INPUT_CB, _vp
+        )
+        self.context_get_source_output_info_list = fn(
+            "pa_context_get_source_output_info_list", _vp, _vp, _SOURCE_OUTPUT_CB, _vp
+        )
 
 
 _LIB: _Lib | None = None
@@ -173,6 +296,10 @@ def load() -> _Lib:
     if _LIB is None:
         _LIB = _Lib()
     return _LIB
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode(errors="replace") if value else ""
 
 
 class PulseError(CoachError):
@@ -187,10 +314,17 @@ class RecordStream:
     """One record stream on a :class:`PulseConnection`; read by the connection's ``pump``."""
 
     def __init__(
-        self, conn: PulseConnection, source: str | None, name: str, pinned: bool = False
+        self,
+        conn: PulseConnection,
+        source: str | None,
+        name: str,
+        pinned: bool = False,
+        monitor_of: int | None = None,
     ) -> None:
         self.conn = conn
         self.source = source
+        self.monitor_of = monitor_of
+        """The sink input this stream hears alone (on its sink's monitor), if any."""
         lib = conn.lib
         spec = _SampleSpec(_SAMPLE_FLOAT32LE, SAMPLE_RATE_HZ, 1)
         self._ptr: int | None = lib.stream_new(
@@ -198,6 +332,11 @@ class RecordStream:
         )
         if not self._ptr:
             raise conn.error(f"cannot create a record stream for {source or 'the default source'}")
+        # only this playback stream: the server picks its sink's monitor when source is None
+        if monitor_of is not None and lib.stream_set_monitor_stream(self._ptr, monitor_of) < 0:
+            err = conn.error(f"cannot record playback stream #{monitor_of}")
+            self.close()
+            raise err
         frag = round(FRAGMENT_S * SAMPLE_RATE_HZ) * BYTES_PER_FRAME
         attr = _BufferAttr(round(MAX_BUFFER_S * SAMPLE_RATE_HZ) * BYTES_PER_FRAME, 2**32 - 1,
                            2**32 - 1, 2**32 - 1, frag)  # fmt: skip
@@ -229,6 +368,17 @@ class RecordStream:
     @property
     def failed(self) -> bool:
         return self.state in (_STREAM_FAILED, _STREAM_TERMINATED) or self.conn.failed
+
+    @property
+    def sample_spec(self) -> tuple[str, int, int] | None:
+        """What the server delivers (format, rate, channels), once ready."""
+        if not self._ptr or not self.ready:
+            return None
+        got = self.conn.lib.stream_get_sample_spec(self._ptr)
+        if not got:
+            return None
+        spec = got.contents
+        return _SAMPLE_FORMATS.get(spec.format, str(spec.format)), spec.rate, spec.channels
 
     @property
     def device(self) -> str | None:
@@ -284,6 +434,10 @@ class PulseConnection:
         """The server's default sink and source, kept current by ``watch_defaults``."""
         self._watching = False
         self._defaults_stale = False
+        self._mask = 0
+        self._sinks_count = False
+        self.stream_events = 0
+        """Events about clients' streams so far (``watch_streams``): a change is a new count."""
         # ctypes callbacks made once: libpulse may call them as long as the context lives
         self._replies: list[Any] = []
         self._on_server = _SERVER_INFO_CB(self._server_reply)
@@ -336,15 +490,21 @@ class PulseConnection:
                 break
         return done()
 
-    def open(self, source: str | None, name: str, pinned: bool = False) -> RecordStream:
+    def open(
+        self, source: str | None, name: str, pinned: bool = False, monitor_of: int | None = None
+    ) -> RecordStream:
         """A record stream from ``source`` (None: the default source), once it is ready;
-        ``pinned``: never moved to another source by the server."""
-        stream = RecordStream(self, source, name, pinned)
+        ``pinned``: never moved to another source by the server; ``monitor_of``: only
+        that sink input (playback stream), from its sink's monitor."""
+        stream = RecordStream(self, source, name, pinned, monitor_of)
+        what = source or "the default source"
+        if monitor_of is not None:
+            what = f"playback stream #{monitor_of}"
         if not self.wait(lambda: stream.ready or stream.failed, CONNECT_TIMEOUT_S):
             stream.close()
-            raise PulseError(f"{source or 'the default source'} did not start in time")
+            raise PulseError(f"{what} did not start in time")
         if stream.failed:
-            err = self.error(f"cannot record from {source or 'the default source'}")
+            err = self.error(f"cannot record from {what}")
             stream.close()
             raise err
         return stream
@@ -365,19 +525,95 @@ class PulseConnection:
         if self._watching or not self.ready:
             return
         self._watching = True
+        self._subscribe(_MASK_SINK | _MASK_SOURCE | _MASK_SERVER)
+        self._refresh_defaults()
+
+    def watch_streams(self, mask: int) -> None:
+        """Count the server's events about clients' streams in ``stream_events``:
+        ``MASK_SINK_INPUT`` (playback streams come, move, go) and/or
+        ``MASK_SOURCE_OUTPUT`` (recording streams). Sinks' events count too with
+        playback streams: pipewire-pulse tells of a moved stream only through them."""
+        if mask & MASK_SINK_INPUT:
+            mask |= _MASK_SINK
+            self._sinks_count = True
+        if self.ready and mask & ~self._mask:
+            self._subscribe(mask)
+
+    def _subscribe(self, mask: int) -> None:
+        """One subscription and one callback serve every watcher: the mask grows."""
+        self._mask |= mask
 
         def on_event(_c: Any, kind: int, _idx: int, _u: Any) -> None:
-            # a device's volume or state changes often; only these can move a default
             facility, what = kind & _FACILITY_MASK, kind & _TYPE_MASK
+            if facility in (_FACILITY_SINK_INPUT, _FACILITY_SOURCE_OUTPUT):
+                self.stream_events += 1
+                return
+            if facility == _FACILITY_SINK and self._sinks_count:
+                self.stream_events += 1
+            # a device's volume or state changes often; only these can move a default
             if facility == _FACILITY_SERVER or what != _TYPE_CHANGE:
-                self._defaults_stale = True
+                self._defaults_stale = self._watching
 
-        self._on_event = _SUBSCRIBE_CB(on_event)
-        self.lib.context_set_subscribe_callback(self.context, self._on_event, None)
-        self._run(self.lib.context_subscribe(
-            self.context, _MASK_SINK | _MASK_SOURCE | _MASK_SERVER, None, None
-        ))  # fmt: skip
-        self._refresh_defaults()
+        if self._on_event is None:
+            self._on_event = _SUBSCRIBE_CB(on_event)
+            self.lib.context_set_subscribe_callback(self.context, self._on_event, None)
+        self._run(self.lib.context_subscribe(self.context, self._mask, None, None))
+
+    def sinks(self) -> list[SinkProps]:
+        """The server's sinks (one round trip)."""
+        got: list[SinkProps] = []
+        done: list[bool] = []
+
+        def reply(_c: Any, info: Any, eol: int, _u: Any) -> None:
+            if eol or not info:
+                done.append(True)
+                return
+            i = info.contents
+            got.append(SinkProps(i.index, _text(i.name), _text(i.description),
+                                 _text(i.monitor_source_name)))  # fmt: skip
+
+        cb = _SINK_INFO_CB(reply)
+        self._run(self.lib.context_get_sink_info_list(self.context, cb, None), lambda: bool(done))
+        return got
+
+    def playback_streams(self) -> list[StreamProps]:
+        """The clients' playback streams, sink inputs (one round trip)."""
+        return self._streams(_SINK_INPUT_CB, self.lib.context_get_sink_input_info_list, "sink")
+
+    def recording_streams(self) -> list[StreamProps]:
+        """The clients' recording streams, source outputs (one round trip)."""
+        return self._streams(
+            _SOURCE_OUTPUT_CB, self.lib.context_get_source_output_info_list, "source"
+        )
+
+    def _streams(self, cb_type: Any, ask: Any, device: str) -> list[StreamProps]:
+        got: list[StreamProps] = []
+        done: list[bool] = []
+        gets = self.lib.proplist_gets
+
+        def prop(plist: int | None, key: bytes) -> str:
+            return _text(gets(plist, key)) if plist else ""
+
+        def reply(_c: Any, info: Any, eol: int, _u: Any) -> None:
+            if eol or not info:
+                done.append(True)
+                return
+            i = info.contents
+            pl = i.proplist
+            pid = prop(pl, b"application.process.id")
+            spec = i.sample_spec
+            got.append(StreamProps(
+                index=i.index, device=getattr(i, device), app_name=prop(pl, b"application.name"),
+                binary=prop(pl, b"application.process.binary"), app_id=prop(pl, b"application.id"),
+                process_id=int(pid) if pid.isdigit() else None,
+                media_role=prop(pl, b"media.role"), media_name=prop(pl, b"media.name"),
+                corked=bool(i.corked), owned=i.client != _NO_INDEX, rate_hz=spec.rate,
+                channels=spec.channels, sample_format=_SAMPLE_FORMATS.get(spec.format, "?"),
+            ))  # fmt: skip
+
+        cb = cb_type(reply)
+        self._run(ask(self.context, cb, None), lambda: bool(done))
+        return got
 
     def _refresh_defaults(self) -> None:
         self._defaults_stale = False
@@ -414,6 +650,8 @@ class PulseConnection:
             return
         if done is not None:
             self.wait(lambda: done() or self.failed, DEFAULTS_WAIT_S)
+            if not done():  # its callback must not run once the caller has moved on
+                self.lib.operation_cancel(op)
         self.lib.operation_unref(op)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from coach.audio.app_capture import AppSide
 from coach.audio.devices import HOW_TO_PICK, DeviceChoice, pulse_sources
 from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
 from coach.errors import CoachError
@@ -92,13 +93,18 @@ class PulseInput:
         self.tick_s = tick_s
         self._connect = connect
         self.conn: PulseConnection | None = None
-        self.sides: list[PulseSide] = []
+        self.sides: list[PulseSide | AppSide] = []
         self._next_pump = 0.0
 
-    def side(self, i: int, choice: DeviceChoice) -> PulseSide:
-        side = PulseSide(i, choice, self)
+    def side(self, i: int, choice: DeviceChoice) -> PulseSide | AppSide:
+        app = choice.app is not None  # the customer's side from an app's own streams
+        side: PulseSide | AppSide = AppSide(i, choice, self) if app else PulseSide(i, choice, self)
         self.sides.append(side)
         return side
+
+    def news(self) -> list[str]:
+        """What the sides that follow an app have to say, once each."""
+        return [text for s in self.sides if isinstance(s, AppSide) for text in s.news()]
 
     def connection(self, choice: DeviceChoice) -> PulseConnection:
         if self.conn is not None and self.conn.failed:

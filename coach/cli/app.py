@@ -259,7 +259,11 @@ MicOpt = Annotated[
 ]
 LoopbackOpt = Annotated[
     str | None,
-    typer.Option("--loopback", help="The call's audio (customer): part of a name, or an index."),
+    typer.Option(
+        "--loopback",
+        help="The call's audio (customer): part of a name, or an index; Linux: app:NAME "
+        "(only that app's playback) or auto-app.",
+    ),
 ]
 
 

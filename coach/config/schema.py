@@ -264,7 +264,9 @@ class AudioConfig:
         "", source=Source.DESIGN,
         why='The customer side, the call\'s audio output: "" = the default sink\'s monitor on '
         "PulseAudio/PipeWire; on macOS/Windows name a loopback device (BlackHole, a virtual "
-        "cable).",
+        'cable). Linux only: "app:NAME" records only that app\'s playback (e.g. app:zoom), '
+        '"auto-app" the app that is playing and recording, so music and notification sounds '
+        "never count as the customer.",
     )
     echo_cancellation: str = key(
         "auto", choices=("auto", "on", "off"), source=Source.MEASURED,

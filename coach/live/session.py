@@ -372,6 +372,7 @@ def snapshot(
         interruptions=len(tl.record.interruptions),
         status=(("listening",) if listening else ("waiting for audio",)) + state.status,
         warnings=state.warnings + tuple(analyzer.warnings),
+        customer_waiting=state.waiting_for,
     )
 
 
@@ -662,6 +663,18 @@ def start_capture(config: Config, mic: str | None, loopback: str | None) -> Sour
     lb_why = "--loopback" if loopback is not None else "audio.loopback"
     api = config.audio.api
     grid = vad_setup(config).frame_ms * SAMPLE_RATE_HZ // 1000  # blocks of whole VAD frames
+    from coach.audio.app_streams import parse_loopback
+
+    if parse_loopback(mic_spec, mic_why) is not None:
+        raise CoachError(f"{mic_why} {mic_spec!r}: an app's playback is the customer's side; "
+                         "use it with --loopback / audio.loopback")  # fmt: skip
+    if parse_loopback(lb_spec, lb_why) is not None:  # an app's own streams: native API only
+        from coach.audio.app_capture import check_app_capture
+
+        check_app_capture(api, f"{lb_why} {lb_spec!r}")
+        native = _pulse_capture(mic_spec, lb_spec, mic_why, lb_why, True, grid)
+        assert native is not None
+        return native
     if api != "portaudio":
         native = _pulse_capture(mic_spec, lb_spec, mic_why, lb_why, api == "pulseaudio", grid)
         if native is not None:
@@ -776,6 +789,8 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
         monitor = default_sink_monitor()
         if monitor:
             console.print(f"Default sink's monitor (the call's audio): {monitor}")
+        lb_spec = config.audio.loopback if loopback is None else loopback
+        _playback_table(console, lb_spec)
     console.print()
     console.print("coach start would use:")
     specs = (
@@ -787,6 +802,8 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
         ),
     )
     for role, spec, why in specs:
+        if role == "loopback" and _app_lines(spec, why, console):
+            continue
         try:
             c = choose(role, spec, why if spec else "default", devices, sd, sources)
         except CoachError as e:
@@ -794,6 +811,72 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
             continue
         console.print(f"  {role:<9} {c.label}  ({c.why})", markup=False, highlight=False)
     console.print(f"  recorded through {_api_words(config, specs, sources)}", highlight=False)
+
+
+def _pulse_or_none() -> Any:
+    """A short-lived connection to the sound server for a listing, or None."""
+    from coach.audio.pulse import PulseConnection, PulseError, PulseUnavailable
+
+    try:
+        return PulseConnection("coach devices")
+    except (PulseUnavailable, PulseError):
+        return None
+
+
+def _playback_table(console: Console, loopback: str) -> None:
+    """The applications' playback streams: what ``--loopback app:NAME`` can record,
+    and which of them it would."""
+    from rich.table import Table
+
+    from coach.audio.app_capture import playback_table, would_record
+    from coach.audio.app_streams import parse_loopback
+
+    conn = _pulse_or_none()
+    if conn is None:
+        return
+    try:
+        rows = playback_table(conn)
+        try:
+            target = parse_loopback(loopback)
+        except CoachError:
+            target = None
+        chosen = {s.index for s in would_record(conn, target)[1]} if target else set()
+    finally:
+        conn.close()
+    if not rows:
+        console.print("Playback streams (for --loopback app:NAME): none playing now")
+        return
+    table = Table(title="Playback streams (for --loopback app:NAME or auto-app)",
+                  title_justify="left", box=None)  # fmt: skip
+    for col in ("index", "application", "binary", "sink", "state", "format", "coach start"):
+        table.add_column(col)
+    for st, sink in rows:
+        table.add_row(f"#{st.index}", st.app_name or "-", st.binary or "-", sink,
+                      "paused" if st.corked else "playing",
+                      f"{st.sample_format} {st.channels} ch {st.rate_hz} Hz",
+                      "records it" if st.index in chosen else "")  # fmt: skip
+    console.print(table)
+
+
+def _app_lines(spec: str, why: str, console: Console) -> bool:
+    """``coach devices`` for an ``app:NAME`` / ``auto-app`` loopback; False for a device."""
+    from coach.audio.app_capture import would_record
+    from coach.audio.app_streams import parse_loopback
+
+    target = parse_loopback(spec, why)
+    if target is None:
+        return False
+    conn = _pulse_or_none()
+    if conn is None:
+        console.print(f"  loopback  none: {target.spec} ({why}) needs a PulseAudio/PipeWire "
+                      "server, and none answers", markup=False, highlight=False)  # fmt: skip
+        return True
+    try:
+        words, _ = would_record(conn, target)
+    finally:
+        conn.close()
+    console.print(f"  loopback  {words}  ({why})", markup=False, highlight=False)
+    return True
 
 
 def _api_words(
@@ -808,8 +891,11 @@ def _api_words(
         load()
     except PulseUnavailable:
         return "PortAudio (libpulse is not available)"
-    if sources is not None and _pulse_choices(specs, sources) is not None:
-        return "PulseAudio's native API"
+    try:
+        if sources is not None and _pulse_choices(specs, sources) is not None:
+            return "PulseAudio's native API"
+    except CoachError as e:  # an app: spec on the mic
+        return f"nothing: {e}"
     return "PortAudio"
 
 

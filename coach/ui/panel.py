@@ -95,6 +95,8 @@ class LiveSnapshot:
     """Setup problems the rep should fix, e.g. "use a headset"."""
     held: str | None = None
     """The kind of a cue waiting for the rep's pause (a quiet marker), or None."""
+    customer_waiting: str = ""
+    """The app the customer's side waits for (per-app capture), or ""."""
 
 
 def render_panel(
@@ -381,6 +383,9 @@ def _speaking_line(s: LiveSnapshot) -> Text:
     else:
         line.append("○ rep", _DIM)
     line.append("   ")
+    if s.customer_waiting:  # nothing of the customer can be heard: said where they would be
+        line.append(f"◌ customer: waiting for {s.customer_waiting}", f"bold {WARN}")
+        return line
     if s.customer_speaking:
         line.append("● customer", f"bold {CUSTOMER_STYLE}")
     else:
