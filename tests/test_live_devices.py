@@ -82,7 +82,7 @@ def pactl(env: dict[str, str], *args: str, check: bool = True) -> str:
 
 def warm_up(env: dict[str, str], source: str) -> None:
     """A first capture from a new source can stall for ~2 s: open it once now."""
-    subprocess.run(f"timeout 2.5 parec -d {source} | head -c 3200 >/dev/null",
+    subprocess.run(f"timeout 2.5 parec -d {source} 2>/dev/null | head -c 3200 >/dev/null",
                    shell=True, env=env, check=False)  # fmt: skip
 
 
