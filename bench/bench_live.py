@@ -398,8 +398,24 @@ def pipewire_lines(call: Path, work: Path, pulseaudio_cpu_percent: float) -> lis
     return [
         f"live on PipeWire {version} (pipewire-pulse, the same call, VAD only): daemon CPU "
         f"{result.cpu_percent:.1f} % of one core while listening (PulseAudio: "
-        f"{pulseaudio_cpu_percent:.1f} %); {latency}"
+        f"{pulseaudio_cpu_percent:.1f} %); {latency}; {heard(result)}"
     ]
+
+
+def heard(call: LiveCall) -> str:
+    """What the daemon heard of the call, and through what: a CPU figure is only
+    that of a call if the daemon heard it."""
+    apis = sorted({side.get("api", "?") for side in call.stats.get("capture", {}).values()})
+
+    def talk_s(speech: dict[str, list[list[float]]], side: str) -> float:
+        return sum(b - a for a, b in speech.get(side, []))
+
+    live, want = call.stats["speech"], call.expected["speech"]
+    sides = ", ".join(
+        f"{side} {talk_s(live, side):.1f} s of {talk_s(want, side):.1f}"
+        for side in ("rep", "customer")
+    )
+    return f"speech heard {sides} (capture: {', '.join(apis) or 'unknown'})"
 
 
 if __name__ == "__main__":

@@ -317,3 +317,38 @@ def test_a_realignment_makes_it_measure_the_delay_again(forget: bool) -> None:
         gate.feed(x[0, i : i + 320], x[1, i : i + 320])
     assert gate.delay_ms is not None
     assert (abs(gate.delay_ms - 200) <= 10) == forget, gate.delay_ms
+
+
+def feed_blocks(gate: LeakGate, x: np.ndarray, block: int = 320) -> tuple[np.ndarray, np.ndarray]:
+    """x (rows mic, loop) fed in live-sized blocks: the released mic and the leak
+    powers of its subframes (0 where not gated)."""
+    mics: list[np.ndarray] = []
+    leaks: list[np.ndarray] = []
+    released = 0
+    for i in range(0, x.shape[1], block):
+        mic, leak = gate.feed(x[0, i : i + block], x[1, i : i + block])
+        count = (released + len(mic)) // SUB - released // SUB
+        released += len(mic)
+        mics.append(mic)
+        leaks.append(np.zeros(count) if leak is None else leak)
+    return np.concatenate(mics), np.concatenate(leaks)
+
+
+@pytest.mark.parametrize("mode", ["auto", "on"])
+def test_after_a_realignment_the_gate_is_as_at_a_call_s_start(mode: str) -> None:
+    """A laptop call for 30 s, then a headset plugged in (the mic moves: the capture
+    realigns the sides). Nothing the gate learnt of the laptop -- that it leaks, at
+    which delay and coupling, the devices' noise floors -- reaches the headset's
+    part: from the realignment on, it releases and gates exactly what a gate that
+    heard only the headset's part does."""
+    laptop, _ = laptop_call(duration_s=30, leak_db=-15, delay_ms=120, seed=4)
+    headset, _ = laptop_call(duration_s=30, leak_db=None, snr_db=40, seed=5)
+    gate = LeakGate(mode)
+    feed_blocks(gate, laptop)
+    assert gate.engaged and gate.delay_ms is not None and abs(gate.delay_ms - 120) <= 10
+    gate.forget()
+    assert not gate.engaged and gate.delay_ms is None and gate.coupling_db is None
+    after = feed_blocks(gate, headset)
+    fresh = feed_blocks(LeakGate(mode), headset)
+    assert gate.detected  # the call did leak, and the report says so
+    assert np.array_equal(after[0], fresh[0]) and np.array_equal(after[1], fresh[1])

@@ -282,15 +282,35 @@ class LeakGate:
         return (self.subframes - len(self._M) + self._hop) * SUB
 
     def forget(self) -> None:
-        """The two sides were realigned (a device reopened or moved): the evidence
-        gathered so far relates the mic to the loopback at a delay that may no
-        longer hold. The detector's window starts again from what follows; the
-        gate keeps its state until the new evidence decides (as at a call's start)."""
+        """The two sides were realigned (a device reopened or moved): from here the
+        gate is as at a call's start. What relates the mic to the loopback (the
+        detector's window and decision, the leak's delay and coupling) may no
+        longer hold, and what describes a device (its noise floor, the levels'
+        medians, the loop's recent activity) may describe one that is gone. Only
+        ``detected`` stays (a fact of the call) and the mic audio in flight."""
+        p = self.params
         self._ring[:] = 0
         self._hring[:] = 0
         self._total = np.zeros_like(self._total)
         self._htotal = np.zeros_like(self._htotal)
         self._pos = 0
+        self._prev = [np.float32(0.0)] * 2
+        self._floor = [None, None]
+        self._carry = [None, None]
+        self._Lm[:] = _SILENCE  # no evidence from the loop before the realignment, at any lag
+        self._Am[:] = False
+        self._last_active = -(10**9)
+        # undecided again: every subframe not yet released has its at-risk flag
+        missing = self.subframes - self._out - len(self._K)
+        if missing > 0:
+            self._K = np.concatenate((self._K, np.zeros(missing, bool)))
+        on = self.mode == "on"
+        coupling = round(p.default_coupling_db * 100) if on else 0
+        self._state = _State(self.subframes, on, on, None, coupling)
+        self.engaged = False
+        self.delay_ms = None
+        self.coupling_db = None
+        self.correlation = 0.0
 
     # -- public ---------------------------------------------------------------
     def feed(self, mic: np.ndarray, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

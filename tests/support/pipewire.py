@@ -123,8 +123,9 @@ class VirtualPipeWire:
         self._pactl("set-default-source", "coach_mic")
         self._wait(lambda: self._pactl("get-default-source") == "coach_mic", "the defaults")
         for source in ("coach_mic", "coach_spk.monitor"):  # see pulse-virtual.sh's warm_up
-            subprocess.run(f"timeout {WARMUP_S} parec -d {source} | head -c 3200 >/dev/null",
-                           shell=True, env=env, check=False)  # fmt: skip
+            # parec's "Broken pipe" when head has had enough is no news
+            warm = f"timeout {WARMUP_S} parec -d {source} 2>/dev/null | head -c 3200 >/dev/null"
+            subprocess.run(warm, shell=True, env=env, check=False)
 
     def _spawn(self, name: str) -> None:
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -183,4 +184,3 @@ class VirtualPipeWire:
             with contextlib.suppress(OSError):
                 os.kill(self._dbus_pid, signal.SIGTERM)
             self._dbus_pid = None
-
