@@ -344,17 +344,17 @@ class TranscribeConfig:
     )
     max_wait_s: float = key(
         30.0, min=0.0, max=600.0, unit=_S, source=Source.MEASURED,
-        why="How long an utterance's text may wait to share a whisper pass (whisper encodes "
-        "30 s whatever it gets): demo call, live, 30 s took 4 passes and 7 % of a core, 0 "
-        "(text within ~1 s) 12 passes and 10 %; no transcription 1.6 % (measured for this "
-        "project). Recaps go at once when the summarise count is near.",
+        why="How long an utterance's text may wait to share a whisper pass: the demo call "
+        "replayed, CPU of the whole process over the call, 30 s 9.6 % of a core, 0 (text "
+        "within ~1 s) 11.9 %, no transcription 5.5 % (measured for this project). Recaps go "
+        "at once when the summarise count is near.",
     )
     live_work: str = key(
         "all", choices=("all", "no-pace", "stories"), source=Source.MEASURED,
         why='What the live coach transcribes: "all" it needs (sheds the rest below when it '
         'falls behind, and says so); "no-pace" skips the customer sample for pace and fillers; '
-        '"stories" only deepen quotes and recaps. Demo call, live: all 7.1 % of a core '
-        '(4 passes), "stories" 3.8 % (1 pass), none 1.9 % (measured for this project).',
+        '"stories" only deepen quotes and recaps. The demo call replayed, whole process: all '
+        '9.6 % of a core, "stories" 6.3 %, no transcription 5.5 % (measured for this project).',
     )
     threads: int = key(
         2, min=1, max=16, source=Source.MEASURED,
