@@ -43,12 +43,16 @@ ENTRY = "import sys; from coach.cli import main; sys.exit(main())"
 
 @dataclass(frozen=True)
 class Job:
+    """One input to analyze on both commits."""
+
     name: str  # what the report calls it
     args: tuple[str, ...]  # coach analyze's arguments, before --json
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What one commit's coach analyze printed for a job."""
+
     returncode: int
     stdout: bytes
     stderr: bytes

@@ -193,6 +193,8 @@ class StreamProps:
 
 @dataclass(frozen=True)
 class SinkProps:
+    """A sink as the server describes it: its index, names and monitor source."""
+
     index: int
     name: str
     description: str

@@ -19,6 +19,8 @@ SIDES = ("rep", "customer")
 
 @dataclass
 class SpeechTimeline:
+    """Speech segments per side read from a timeline file, with what was fixed up."""
+
     duration_s: float
     speech: dict[str, list[tuple[float, float]]]
     notes: list[str] = field(default_factory=list)  # what was fixed up, for stderr

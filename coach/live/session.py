@@ -381,6 +381,8 @@ def snapshot(
 
 @dataclass
 class LiveOptions:
+    """How one live call runs: its length, where events go, what is drawn."""
+
     duration_s: float | None = None
     """Stop after this much audio time (None: until stopped)."""
     events: IO[str] | None = None
@@ -398,6 +400,8 @@ class LiveOptions:
 
 @dataclass
 class LiveResult:
+    """What a live call leaves: its statistics and why it ended."""
+
     stats: dict[str, Any]
     reason: str
     """Why the call ended: "duration", "interrupted", "end of the recording", ..."""

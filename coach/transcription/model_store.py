@@ -89,6 +89,8 @@ def resolve_model(value: str, dirs: Iterable[Path] | None = None) -> Path | None
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """One installed transcription model, where it was found, and its size."""
+
     name: str
     path: Path
     where: str

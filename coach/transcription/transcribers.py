@@ -68,6 +68,8 @@ class PieceResult:
 
 
 class Transcriber(Protocol):
+    """Runs passes of pieces through an engine and hands back their texts."""
+
     live: bool
     name: str
     dropped: int

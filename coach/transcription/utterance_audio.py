@@ -96,6 +96,8 @@ class Piece:
 
 @dataclass(frozen=True)
 class ClosedUtterance:
+    """An utterance the VAD has closed: its side, span and how many pieces it gave."""
+
     side: Side
     start_ms: int
     end_ms: int

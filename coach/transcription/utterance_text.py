@@ -23,6 +23,8 @@ from coach.transcription.transcribers import PieceResult, Transcriber
 
 @dataclass
 class UtteranceText:
+    """The text of one utterance, on the call's time axis."""
+
     side: Side
     start_ms: int
     end_ms: int

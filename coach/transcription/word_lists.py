@@ -46,6 +46,8 @@ def _phrases(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 @dataclass(frozen=True)
 class Lexicon:
+    """One language's words for questions, summaries, acknowledgements and fillers."""
+
     language: str
     question_words: frozenset[str]
     """Open the sentence of a question ("what", "how", "warum")."""
