@@ -12,7 +12,7 @@ from typing import Any
 from coach.core.budget import cue_summary, decide_all
 from coach.core.nudge_text import KINDS, nudge_text
 from coach.core.timeline import FloorChange, Nudge, Timeline
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 
 SCHEMA = "coach.stats/1"
 
@@ -56,13 +56,13 @@ def heeded(nudge: Nudge, timeline: Timeline, history: _FloorHistory) -> bool:
     tm = timeline.timing
     a, b = nudge.t_ms, nudge.t_ms + tm.heed_window_ms
     rep = timeline.tracks[Side.REP]
-    if nudge.kind == "acknowledge":
+    if nudge.kind is NudgeKind.ACKNOWLEDGE:
         return any(a <= x <= b for x in timeline.record.backchannels[Side.REP])
-    if nudge.kind == "deepen":
+    if nudge.kind is NudgeKind.DEEPEN:
         return history.rep_holds_within(a, b)
-    if nudge.kind in ("pause", "talk_less"):
+    if nudge.kind in (NudgeKind.PAUSE, NudgeKind.TALK_LESS):
         return history.rep_yields_within(a, b)
-    if nudge.kind == "let_finish":
+    if nudge.kind is NudgeKind.LET_FINISH:
         i = rep.segment_index_before(a - tm.backchannel_max_ms + 1)
         if i < 0:
             return True
@@ -102,13 +102,13 @@ def compute_stats(
     if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
         decide_all(timeline)
     nudges = []
-    per_kind: dict[str, list[bool]] = {}
+    per_kind: dict[str, list[bool]] = {}  # by the kind's name
     for n in sorted(rec.nudges, key=lambda n: n.t_ms):  # the two walks emit out of order
         n.heeded = heeded(n, timeline, history)
         n.text = n.text or nudge_text(n.kind, language, n.quote)
-        per_kind.setdefault(n.kind, []).append(n.heeded)
+        per_kind.setdefault(n.kind.value, []).append(n.heeded)
         entry: dict[str, Any] = {
-            "t": _s(n.t_ms), "kind": n.kind, "text": n.text, "heeded": n.heeded
+            "t": _s(n.t_ms), "kind": n.kind.value, "text": n.text, "heeded": n.heeded
         }
         if n.shown is not None:  # the budget's verdict (coach/core/budget.py)
             entry["shown"] = n.shown

@@ -72,7 +72,7 @@ from platformdirs import user_data_dir
 
 from coach.config import DEFAULT_MODEL_EN, Config, model_name, speech_language
 from coach.core.timeline import Nudge, Timeline
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 from coach.errors import CoachError
 from coach.transcription import lexicon, packing
 from coach.transcription.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
@@ -915,7 +915,7 @@ class TranscriptionStage:
         ``coach analyze`` transcribes the held story now; live, the story has been
         transcribed as it went (``STORY_LEAD_MS``) and the quote uses what is done.
         """
-        if nudge.kind != "deepen" or nudge.quote is not None:
+        if nudge.kind is not NudgeKind.DEEPEN or nudge.quote is not None:
             return
         # live, the quote cannot wait for a pass: held pieces stay held (then sampled)
         story = [p for p in self._held + self._pool if p.side is Side.CUSTOMER]
@@ -987,7 +987,7 @@ class TranscriptionStage:
         rep = timeline.tracks[Side.REP]
         verdicts: dict[int, bool] = {}
         for n in timeline.record.nudges:
-            if n.kind != "deepen":
+            if n.kind is not NudgeKind.DEEPEN:
                 continue
             a, b = n.t_ms, n.t_ms + window
             takes = [c.t_ms for c in changes if a < c.t_ms <= b and c.side is Side.REP]

@@ -22,6 +22,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.panel import Panel
 from rich.text import Text
 
+from coach.core.types import NudgeKind
 from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
 
 NONE = "—"
@@ -32,16 +33,18 @@ MONOLOGUE_WARN_S = 45.0
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
 
-# Each nudge kind its own colour: (background, foreground) of the nudge bar.
-KIND_COLOURS: dict[str, tuple[str, str]] = {
-    "acknowledge": ("green", "black"),
-    "deepen": ("cyan", "black"),
-    "summarise": ("blue", "white"),
-    "pause": ("yellow", "black"),
-    "talk_less": ("magenta", "white"),
-    "let_finish": ("red", "white"),
-}
 _OTHER_KIND = ("white", "black")
+
+
+def kind_colours(kind: str) -> tuple[str, str]:
+    """The nudge bar's (background, foreground): the kind's own, or neutral for an unknown one."""
+    known = NudgeKind.named(kind)
+    return _OTHER_KIND if known is None else known.colours
+
+
+def kind_label(kind: str) -> str:
+    known = NudgeKind.named(kind)
+    return kind.replace("_", " ") if known is None else known.label
 
 _DIM = "grey50"
 _LABEL = "bold"
@@ -340,7 +343,7 @@ def _border_style(s: LiveSnapshot) -> str:
     if s.warnings:
         return WARN
     if s.nudge is not None:
-        return KIND_COLOURS.get(s.nudge.kind, _OTHER_KIND)[0]
+        return kind_colours(s.nudge.kind)[0]
     return _DIM
 
 
@@ -356,14 +359,14 @@ def _nudge_lines(s: LiveSnapshot, width: int, roomy: bool) -> list[_Line]:
         if roomy:
             return [_Line(Text(""), _NUDGE_PAD), calm[0], _Line(Text(""), _NUDGE_PAD), calm[1]]
         return calm
-    bg, fg = KIND_COLOURS.get(n.kind, _OTHER_KIND)
+    bg, fg = kind_colours(n.kind)
     bar = f"bold {fg} on {bg}"
     para = _Para(n.text.strip() or n.kind, width, bar, first=" ", more=" ", fill=True)
     out = _para_lines(para, 3 if roomy else 2, _NUDGE_MORE, None)
     if roomy:
         pad = _Line(Text(" " * width, bar), _NUDGE_PAD)
         out = [pad, *out, _Line(Text(" " * width, bar), _NUDGE_PAD)]
-    meta = Text(f"{n.kind.replace('_', ' ')} · at {fmt_clock(n.t_s)}", bg)
+    meta = Text(f"{kind_label(n.kind)} · at {fmt_clock(n.t_s)}", bg)
     age = s.call_s - n.t_s
     if math.isfinite(age) and age >= 0:
         meta.append(f" · {int(age)} s ago", _DIM)

@@ -27,6 +27,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from coach.core.types import NudgeKind
 from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
 
 __all__ = ["ReportTargets", "render_report", "speaker_strip", "takeaways"]
@@ -47,23 +48,17 @@ class ReportTargets:
 _LABELS = ("You", "Customer")
 LABEL_W = max(len(s) for s in _LABELS) + 1  # row-label column of the strip
 
-_KIND_NAMES = {
-    "acknowledge": "acknowledge",
-    "deepen": "deepen",
-    "summarise": "summarise",
-    "pause": "pause",
-    "talk_less": "talk less",
-    "let_finish": "let finish",
-}
-# Shown when a nudge carries no text (older or abridged stats objects).
-_KIND_TEXT = {
-    "acknowledge": "Show you're listening",
-    "deepen": "Ask them to say more",
-    "summarise": "Sum up what you heard",
-    "pause": "Pause: let them talk",
-    "talk_less": "Talk less, ask more",
-    "let_finish": "Let them finish",
-}
+
+
+def _kind_name(kind: str) -> str:
+    known = NudgeKind.named(kind)
+    return kind if known is None else known.label
+
+
+def _kind_hint(kind: str) -> str:
+    """Shown when a nudge carries no text (older or abridged stats objects)."""
+    known = NudgeKind.named(kind)
+    return "" if known is None else known.hint
 
 
 # --------------------------------------------------------------------------- helpers
@@ -768,14 +763,14 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
         else:
             mark = Text("—", "dim")
         text = n.get("text")
-        said = Text(str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""))
+        said = Text(str(text) if isinstance(text, str) and text else _kind_hint(kind))
         held = _num(n.get("held_s"))
         if n.get("shown") is False:  # due, kept in the figures, but not shown
             said.stylize("dim")
             said.append(f"  (not shown: {_HIDDEN_WHY.get(str(n.get('hidden')), 'budget')})", "dim")
         elif held is not None:
             said.append(f"  (held {held:.1f} s for your pause)", "dim")
-        tab.add_row(fmt_time(_num(n.get("t")) or 0.0), _KIND_NAMES.get(kind, kind), said, mark)
+        tab.add_row(fmt_time(_num(n.get("t")) or 0.0), _kind_name(kind), said, mark)
 
     rates: dict[str, float | None] = {}
     given = stats.get("heed_rate")
@@ -795,7 +790,7 @@ def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
         if i:
             summary.append(" · ")
         r = rates.get(k)
-        summary.append(_KIND_NAMES.get(k, k) + " ")
+        summary.append(_kind_name(k) + " ")
         if r is None:
             summary.append("—", "dim")
         else:
