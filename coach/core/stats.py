@@ -71,20 +71,10 @@ def heeded(nudge: Nudge, timeline: Timeline, history: _FloorHistory) -> bool:
     return False  # summarise: needs transcription to tell
 
 
-def compute_stats(
-    timeline: Timeline,
-    *,
-    language: str = "en",
-    questions: int | None = None,
-    summaries: int | None = None,
-) -> dict[str, Any]:
-    """The ``coach.stats/1`` object for a finished timeline."""
-    assert timeline.duration_ms is not None, "finish() the timeline first"
+def _sides(timeline: Timeline) -> tuple[dict[str, dict[str, Any]], dict[Side, int]]:
+    """Each side's figures by its label, and its talk in ms."""
     tm = timeline.timing
     rec = timeline.record
-    duration_ms = timeline.duration_ms
-    history = _FloorHistory(rec.floor_changes)
-
     sides: dict[str, dict[str, Any]] = {}
     talk: dict[Side, int] = {}
     for side in Side:
@@ -97,13 +87,17 @@ def compute_stats(
             "monologues": [[_s(s), _s(e)] for s, e in monos if e - s >= tm.min_monologue_ms],
             "backchannels": [_s(t) for t in rec.backchannels[side]],
         }
-    total = talk[Side.REP] + talk[Side.CUSTOMER]
-    gaps = rec.patience_gaps_ms
-    if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
-        decide_all(timeline)
+    return sides, talk
+
+
+def _nudges(
+    timeline: Timeline, language: str
+) -> tuple[list[dict[str, Any]], dict[str, list[bool]]]:
+    """The due nudges in time order, each judged; and the verdicts by the kind's name."""
+    history = _FloorHistory(timeline.record.floor_changes)
     nudges = []
-    per_kind: dict[str, list[bool]] = {}  # by the kind's name
-    for n in sorted(rec.nudges, key=lambda n: n.t_ms):  # the two walks emit out of order
+    per_kind: dict[str, list[bool]] = {}
+    for n in sorted(timeline.record.nudges, key=lambda n: n.t_ms):  # the walks emit out of order
         n.heeded = heeded(n, timeline, history)
         n.text = n.text or nudge_text(n.kind, language, n.quote)
         per_kind.setdefault(n.kind.value, []).append(n.heeded)
@@ -117,6 +111,26 @@ def compute_stats(
             if n.hidden is not None:
                 entry["hidden"] = n.hidden
         nudges.append(entry)
+    return nudges, per_kind
+
+
+def compute_stats(
+    timeline: Timeline,
+    *,
+    language: str = "en",
+    questions: int | None = None,
+    summaries: int | None = None,
+) -> dict[str, Any]:
+    """The ``coach.stats/1`` object for a finished timeline."""
+    assert timeline.duration_ms is not None, "finish() the timeline first"
+    rec = timeline.record
+    duration_ms = timeline.duration_ms
+    sides, talk = _sides(timeline)
+    total = talk[Side.REP] + talk[Side.CUSTOMER]
+    gaps = rec.patience_gaps_ms
+    if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
+        decide_all(timeline)
+    nudges, per_kind = _nudges(timeline, language)
     minutes = duration_ms / 60000
     return {
         "schema": SCHEMA,
