@@ -76,9 +76,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from coach.core.levels import SUBFRAME_SAMPLES, preemphasise, rising_floor, subframe_energies
 from coach.errors import CoachError
 
-SUB = 160
+SUB = SUBFRAME_SAMPLES
 """Samples per 10 ms subframe: the grid of the levels and of the gate."""
 HEADSET_WARNING = "your microphone picks up the other side — use a headset for best results"
 _SILENCE = -12000  # level of digital silence, 0.01 dB (power 1e-12)
@@ -87,7 +88,6 @@ _NBINS = _HIST_HI - _HIST_LO
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
 _MODE_DB = 5  # the coupling is the densest this many dB of the histogram
 _MED = 5  # the detector's running median (subframes); it delays both sides alike
-_NEVER_QUIET = np.iinfo(np.int64).max // 4  # no floor from there (np.iinfo costs 3 us a call)
 
 
 @dataclass(frozen=True)
@@ -438,13 +438,9 @@ class LeakGate:
         if n == 0:
             return np.zeros(0, np.int64)
         x = x[: n * SUB]
-        y = np.empty_like(x)
-        np.multiply(x[:-1], self._pre, out=y[1:])
-        y[0] = self._prev[ch] * self._pre
-        np.subtract(x, y, out=y)
+        y = preemphasise(x, self._prev[ch], self._pre)
         self._prev[ch] = x[-1]
-        rows = y.reshape(n, SUB)
-        power = np.einsum("ij,ij->i", rows, rows).astype(np.float64) * (1.0 / SUB)
+        power = subframe_energies(y).astype(np.float64) * (1.0 / SUB)
         return np.rint(1000.0 * np.log10(power + 1e-12)).astype(np.int64)
 
     def _median(self, ch: int, v: np.ndarray) -> np.ndarray:
@@ -472,10 +468,7 @@ class LeakGate:
                 return floor  # nothing heard yet
             start = int(np.argmax(heard))
             prev = int(e[start]) - self._rise
-        h, v = heard[start:], e[start:]
-        ramp = self._rise * np.cumsum(h, dtype=np.int64)
-        quiet = np.where(h, v, _NEVER_QUIET)
-        floor[start:] = ramp + np.minimum(prev, np.minimum.accumulate(quiet - ramp))
+        floor[start:] = rising_floor(e[start:], heard[start:], prev, self._rise)
         self._floor[ch] = int(floor[-1])
         return floor
 
