@@ -12,16 +12,8 @@ from rich.console import Console
 
 from coach.core.nudge_text import KINDS, TEXTS
 from coach.core.types import NudgeKind
-from coach.ui.panel import (
-    LiveSnapshot,
-    NudgeView,
-    fmt_clock,
-    kind_colours,
-    monologue_style,
-    render_panel,
-    story_style,
-    wrap_cells,
-)
+from coach.ui.glance import fmt_clock, monologue_style, story_style, wrap_cells
+from coach.ui.panel import LiveSnapshot, NudgeView, kind_colours, render_panel
 
 ACK = NudgeView("acknowledge", TEXTS["en"]["acknowledge"], 31.04)
 

@@ -373,26 +373,7 @@ class SideVad:
         level *= 1000.0  # 0.01 dB
         e = np.rint(level).astype(np.int64)
 
-        # noise floor: floor[k] = min(e[k], floor[k-1] + rise), as a cumulative
-        # minimum over the frames that carry any sound. Digital silence (a muted
-        # mic, a loopback with nothing playing) says nothing about the room: the
-        # floor holds through it instead of sinking to -120 dB, which would make
-        # the room noise that follows "speech" for as long as the slow rise takes.
-        heard = e > _DIGITAL_SILENCE
-        rise = self._rise
-        if self._floor is None and heard.any():
-            k = int(np.argmax(heard))
-            first = int(e[k])
-            if k > 0 or self._frames_seen > 0:
-                # the stream began in digital silence, so its first sound may be
-                # speech: assume a quiet room until the room itself is heard
-                first = min(first, self._initial_floor)
-            self._floor = first - rise
-        if self._floor is None:
-            floor = np.full(n, _NO_FLOOR, np.int64)
-        else:
-            floor = rising_floor(e, heard, self._floor, rise)
-            self._floor = int(floor[-1])
+        floor = self._noise_floor(e)
         self._frames_seen += n
         audible = e > self._min_level
         loud = audible & (e > floor + self._gate)
@@ -427,6 +408,31 @@ class SideVad:
             self._runs(n, groups, tails, floor, sub, closed)
         self._prev_row = sub[-1]
         self._frames += n
+
+    def _noise_floor(self, e: np.ndarray) -> np.ndarray:
+        """Each frame's noise floor (0.01 dB), carried on from the last block.
+
+        floor[k] = min(e[k], floor[k-1] + rise) over the frames that carry any
+        sound. Digital silence (a muted mic, a loopback with nothing playing)
+        says nothing about the room: the floor holds through it instead of
+        sinking to -120 dB, which would make the room noise that follows
+        "speech" for as long as the slow rise takes.
+        """
+        heard = e > _DIGITAL_SILENCE
+        rise = self._rise
+        if self._floor is None and heard.any():
+            k = int(np.argmax(heard))
+            first = int(e[k])
+            if k > 0 or self._frames_seen > 0:
+                # the stream began in digital silence, so its first sound may be
+                # speech: assume a quiet room until the room itself is heard
+                first = min(first, self._initial_floor)
+            self._floor = first - rise
+        if self._floor is None:
+            return np.full(len(e), _NO_FLOOR, np.int64)
+        floor = rising_floor(e, heard, self._floor, rise)
+        self._floor = int(floor[-1])
+        return floor
 
     def _energies(self, x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pre-emphasised samples, mean power per 10 ms subframe (n, nsub) and
