@@ -16,7 +16,8 @@ inputs are given as arguments, by type:
 - anything else is listed as skipped.
 
 Every run adds ``--json --no-history`` (and ``--no-transcribe`` unless
-``--transcribe``), with a fresh empty config and data folder. Standard output must
+``--transcribe``; ``--config FILE`` for both sides), with a fresh empty config
+and data folder. Standard output must
 match byte for byte and both runs must succeed. Exit status 0 when every input does.
 """
 
@@ -187,11 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path, help="audio, timeline or cases files")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
     parser.add_argument("--transcribe", action="store_true", help="leave transcription on")
+    parser.add_argument(
+        "--config", type=Path, help="a config file both sides run with (e.g. another VAD backend)"
+    )
     parser.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"))
     args = parser.parse_args(argv)
 
     commits = [_git("rev-parse", "--verify", f"{c}^{{commit}}") for c in (args.old, args.new)]
     extra = [] if args.transcribe else ["--no-transcribe"]
+    if args.config is not None:
+        extra += ["--config", str(args.config.resolve())]
     folder = Path(tempfile.mkdtemp(prefix="coach-compare-"))
     trees: list[Path] = []
     try:

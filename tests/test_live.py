@@ -43,7 +43,7 @@ from coach.config import LiveConfig
 from coach.core.nudge_text import nudge_text
 from coach.core.pipeline import CallAnalyzer
 from coach.core.timeline import Nudge
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 from coach.errors import CoachError
 from coach.live.session import (
     DEMO_CALL,
@@ -204,7 +204,7 @@ def test_acknowledge_stays_up_until_the_rep_backchannels() -> None:
     tl = analyzer.timeline
     tl.holder, tl.floor_start_ms = Side.CUSTOMER, 1000
     board = NudgeBoard()
-    board.show(Nudge(21000, "acknowledge"), "Aha", tl, 21500)
+    board.show(Nudge(21000, NudgeKind.ACKNOWLEDGE), "Aha", tl, 21500)
     assert board.visible(tl, 60000) is not None  # long after: still up
     tl.record.backchannels[Side.REP].append(62000)
     assert board.visible(tl, 62500) is None
@@ -215,10 +215,10 @@ def test_acknowledge_goes_when_the_story_ends_and_other_nudges_after_8_s() -> No
     tl = analyzer.timeline
     tl.holder, tl.floor_start_ms = Side.CUSTOMER, 1000
     board = NudgeBoard()
-    board.show(Nudge(21000, "acknowledge"), "Aha", tl, 21500)
+    board.show(Nudge(21000, NudgeKind.ACKNOWLEDGE), "Aha", tl, 21500)
     tl.holder, tl.floor_start_ms = Side.REP, 30000
     assert board.visible(tl, 30100) is None
-    board.show(Nudge(40000, "let_finish"), "Let them finish", tl, 40100)
+    board.show(Nudge(40000, NudgeKind.LET_FINISH), "Let them finish", tl, 40100)
     assert board.visible(tl, 48000) is not None
     assert board.visible(tl, 48200) is None
     assert board.shown == 2
@@ -264,7 +264,7 @@ def test_bell_and_notifications_can_be_switched_off() -> None:
 def test_the_customers_words_go_to_the_panel_and_events_never_to_notifications_or_the_log() -> (
     None
 ):
-    deepen = Nudge(45_000, "deepen", quote="migration timeline")
+    deepen = Nudge(45_000, NudgeKind.DEEPEN, quote="migration timeline")
     fixed = nudge_text("deepen", "en")
     texts = nudge_texts(deepen, "en", LiveConfig())
     assert "migration timeline" in texts.panel and texts.event == texts.panel
@@ -272,7 +272,7 @@ def test_the_customers_words_go_to_the_panel_and_events_never_to_notifications_o
 
 
 def test_quotes_in_notifications_are_opt_in_and_events_can_leave_them_out() -> None:
-    deepen = Nudge(45_000, "deepen", quote="migration timeline")
+    deepen = Nudge(45_000, NudgeKind.DEEPEN, quote="migration timeline")
     live = LiveConfig(notification_quotes=True, event_quotes=False)
     texts = nudge_texts(deepen, "de", live)
     assert "migration timeline" in texts.notification and "migration timeline" in texts.panel

@@ -11,16 +11,9 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from coach.core.nudge_text import KINDS, TEXTS
-from coach.ui.panel import (
-    KIND_COLOURS,
-    LiveSnapshot,
-    NudgeView,
-    fmt_clock,
-    monologue_style,
-    render_panel,
-    story_style,
-    wrap_cells,
-)
+from coach.core.types import NudgeKind
+from coach.ui.glance import fmt_clock, monologue_style, story_style, wrap_cells
+from coach.ui.panel import LiveSnapshot, NudgeView, kind_colours, render_panel
 
 ACK = NudgeView("acknowledge", TEXTS["en"]["acknowledge"], 31.04)
 
@@ -133,8 +126,9 @@ def test_none_values_render_as_dash() -> None:
 
 
 def test_every_kind_has_a_colour_and_its_text_shows() -> None:
-    assert set(KINDS) <= set(KIND_COLOURS)
-    assert len({bg for bg, _ in KIND_COLOURS.values()}) == len(KIND_COLOURS)
+    backgrounds = {kind_colours(kind)[0] for kind in KINDS}
+    assert len(backgrounds) == len(NudgeKind)
+    assert kind_colours("no_such_kind")[0] not in backgrounds
     for kind in KINDS:
         s = dataclasses.replace(BASE, nudge=NudgeView(kind, TEXTS["en"][kind], 30.0))
         lines = render(s)

@@ -37,7 +37,7 @@ from coach.core.nudge_text import KINDS
 from coach.core.segments import SideTrack
 from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 
 WINDOW_MS = 600_000
 """The budget counts shown nudges over 10 minutes of call."""
@@ -221,7 +221,7 @@ class NudgeBudget:
             reason = "control"
         elif fade > 1 and (seen - 1) % fade != 0:
             reason = "faded"
-        elif n.kind == "talk_less" and self._within_baseline(t, timeline):
+        elif n.kind is NudgeKind.TALK_LESS and self._within_baseline(t, timeline):
             reason = "baseline"
         elif last_passed is not None and t - last_passed.t_ms < max(p.cooldown_ms, p.hold_max_ms):
             reason = "cooldown"

@@ -76,9 +76,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from coach.core.levels import SUBFRAME_SAMPLES, preemphasise, rising_floor, subframe_energies
 from coach.errors import CoachError
 
-SUB = 160
+SUB = SUBFRAME_SAMPLES
 """Samples per 10 ms subframe: the grid of the levels and of the gate."""
 HEADSET_WARNING = "your microphone picks up the other side — use a headset for best results"
 _SILENCE = -12000  # level of digital silence, 0.01 dB (power 1e-12)
@@ -87,7 +88,6 @@ _NBINS = _HIST_HI - _HIST_LO
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
 _MODE_DB = 5  # the coupling is the densest this many dB of the histogram
 _MED = 5  # the detector's running median (subframes); it delays both sides alike
-_NEVER_QUIET = np.iinfo(np.int64).max // 4  # no floor from there (np.iinfo costs 3 us a call)
 
 
 @dataclass(frozen=True)
@@ -206,18 +206,7 @@ class LeakGate:
         p = params
         self.mode = mode
         self.params = p
-        self._d = p.max_delay_ms // 10  # largest lag, subframes
-        self._hop = p.hop_ms // 10
-        self._win = max(1, round(p.window_s * 1000 / p.hop_ms))
-        self._min_n = max(1, round(p.min_evidence_s * 100))
-        self._rise = round(p.floor_rise_db_per_s * 10)  # per subframe, 0.01 dB
-        self._tail = round(p.tail_db_per_10ms * 100)
-        self._clamp = round(p.mic_clamp_db * 100)
-        self._active = round(p.active_db * 100)
-        self._min_active = round(p.min_active_dbfs * 100)
-        self._audible = round(p.audible_db * 100)
-        self._margin = round(p.margin_db * 100)
-        self._pre = np.float32(p.preemphasis)
+        self._in_units(p)
         # samples
         # per side, the samples not yet measured: pieces, joined when measured
         # (a live block is copied once, not the growing rest at every block)
@@ -229,11 +218,12 @@ class LeakGate:
         self.subframes = 0
         """Subframes completed so far (10 ms each)."""
         # per-subframe buffers: loop from D before the current hop, mic from its start
-        self._Lm = np.full(self._d, _SILENCE, np.int64)  # loop level, running median
-        self._Am = np.zeros(self._d, bool)  # that active
+        self._loop_median = np.full(self._d, _SILENCE, np.int64)  # loop level, running median
+        self._loop_active = np.zeros(self._d, bool)  # that active
         self._carry: list[np.ndarray | None] = [None, None]  # last 4 of each median's input
-        self._M = np.zeros(0, np.int64)  # mic level clamped to floor + clamp, running median
-        self._U = np.zeros(0, bool)  # that audible above the floor
+        # mic level clamped to floor + clamp, running median
+        self._mic_median = np.zeros(0, np.int64)
+        self._mic_audible = np.zeros(0, bool)  # that audible above the floor
         # the detector's window: the last `_win` hops with far-end activity
         self._ring = np.zeros((self._win, 6, self._d + 1), np.int64)
         self._hring = np.zeros((self._win, _NBINS), np.int64)
@@ -246,10 +236,8 @@ class LeakGate:
         # the mic's delay line: samples from subframe `_out` on, not yet released
         self._mic = np.zeros(0, np.float32)
         self._out = 0
-        self._hold_n = p.hold_ms // 10
-        self._clear_n = round(p.clear_evidence_s * 100)
-        self._G = np.full(self._d, _SILENCE, np.int64)  # loop level from _out - D
-        self._K = np.zeros(0, bool)  # at risk, from _out (while undecided)
+        self._gate_loop = np.full(self._d, _SILENCE, np.int64)  # loop level from _out - D
+        self._at_risk = np.zeros(0, bool)  # at risk, from _out (while undecided)
         self._ahead = np.zeros(0, np.int64)  # loop levels the gate measured before the detector
         self._last_active = -(10**9)  # last subframe the loop was active
         self._held = _SILENCE  # the gate's held loop level after the last gated subframe
@@ -268,6 +256,23 @@ class LeakGate:
         lower bound, sharpness, best lag ms, coupling dB, engaged, evidence
         in subframes) -- for measurements and tests."""
 
+    def _in_units(self, p: EchoParams) -> None:
+        """The parameters in the units the code compares: subframes, hops, 0.01 dB."""
+        self._d = p.max_delay_ms // 10  # largest lag, subframes
+        self._hop = p.hop_ms // 10
+        self._win = max(1, round(p.window_s * 1000 / p.hop_ms))
+        self._min_n = max(1, round(p.min_evidence_s * 100))
+        self._rise = round(p.floor_rise_db_per_s * 10)  # per subframe, 0.01 dB
+        self._tail = round(p.tail_db_per_10ms * 100)
+        self._clamp = round(p.mic_clamp_db * 100)
+        self._active = round(p.active_db * 100)
+        self._min_active = round(p.min_active_dbfs * 100)
+        self._audible = round(p.audible_db * 100)
+        self._margin = round(p.margin_db * 100)
+        self._pre = np.float32(p.preemphasis)
+        self._hold_n = p.hold_ms // 10
+        self._clear_n = round(p.clear_evidence_s * 100)
+
     @property
     def gating(self) -> bool:
         """Whether the subframes being fed now are gated."""
@@ -279,7 +284,7 @@ class LeakGate:
         audio still held); None while it goes straight through."""
         if self._state.decided and self._fed == self._released:
             return None
-        return (self.subframes - len(self._M) + self._hop) * SUB
+        return (self.subframes - len(self._mic_median) + self._hop) * SUB
 
     def forget(self) -> None:
         """The two sides were realigned (a device reopened or moved): from here the
@@ -297,13 +302,13 @@ class LeakGate:
         self._prev = [np.float32(0.0)] * 2
         self._floor = [None, None]
         self._carry = [None, None]
-        self._Lm[:] = _SILENCE  # no evidence from the loop before the realignment, at any lag
-        self._Am[:] = False
+        self._loop_median[:] = _SILENCE  # no loop evidence from before the realignment
+        self._loop_active[:] = False
         self._last_active = -(10**9)
         # undecided again: every subframe not yet released has its at-risk flag
-        missing = self.subframes - self._out - len(self._K)
+        missing = self.subframes - self._out - len(self._at_risk)
         if missing > 0:
-            self._K = np.concatenate((self._K, np.zeros(missing, bool)))
+            self._at_risk = np.concatenate((self._at_risk, np.zeros(missing, bool)))
         on = self.mode == "on"
         coupling = round(p.default_coupling_db * 100) if on else 0
         self._state = _State(self.subframes, on, on, None, coupling)
@@ -329,36 +334,54 @@ class LeakGate:
         l32 = loop.astype(np.float32, copy=False)
         held = self._fed - self._released  # samples not yet released: the delay line
         self._fed += len(m32)
-        state = self._state
-        if self._fed < (self.subframes - len(self._M) + self._hop) * SUB:
+        if self._fed < (self.subframes - len(self._mic_median) + self._hop) * SUB:
             # no hop completes: the detector measures when one does (a live
             # loop's 20 ms blocks cost little in between)
-            self._pend[0].append(m32.copy())
-            if held == 0 and state.decided:  # nothing held back: straight through
-                self._released = self._fed
-                if not state.gating:
-                    self._pend[1].append(l32.copy())
-                    return m32, None
-                ahead = self._levels(1, l32)  # the gate needs the loop's levels now
-                if not len(ahead):
-                    return m32, None
-                self._ahead = np.concatenate((self._ahead, ahead))
-                self._G = np.concatenate((self._G, ahead))
-                self._out += len(ahead)
-                leak = self._gate(self._G[-(len(ahead) + self._d) :], state)
-                self._G = self._G[len(ahead) :]
-                return m32, leak
-            self._pend[1].append(l32.copy())
-            self._mic = np.concatenate((self._mic, m32))
-            return _EMPTY
+            return self._between_hops(m32, l32, held)
         self._mic = np.concatenate((self._mic, m32)) if held else m32
         lm = self._levels(0, m32)
         ahead = self._ahead  # loop levels the gate measured already
         ll = np.concatenate((ahead, self._levels(1, l32))) if len(ahead) else self._levels(1, l32)
         self._ahead = np.zeros(0, np.int64)
-        n = len(lm)
-        if n == 0:  # no new subframe: a partial one goes on if nothing is held
+        if len(lm) == 0:  # no new subframe: a partial one goes on if nothing is held
             return (self._take(self._fed), None) if self._out >= self.subframes else _EMPTY
+        self._measure(lm, ll, len(ahead))
+        # hop boundaries in this block: decide first (the decisions use no gate)
+        states = [self._state]
+        hops = len(self._mic_median) // self._hop
+        if hops:
+            states += self._hops(hops)
+        self._state = states[-1]
+        return self._release_states(states)
+
+    def _between_hops(
+        self, m32: np.ndarray, l32: np.ndarray, held: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """A block that completes no hop: kept for the next, or straight through when decided."""
+        state = self._state
+        self._pend[0].append(m32.copy())
+        if held == 0 and state.decided:  # nothing held back: straight through
+            self._released = self._fed
+            if not state.gating:
+                self._pend[1].append(l32.copy())
+                return m32, None
+            ahead = self._levels(1, l32)  # the gate needs the loop's levels now
+            if not len(ahead):
+                return m32, None
+            self._ahead = np.concatenate((self._ahead, ahead))
+            self._gate_loop = np.concatenate((self._gate_loop, ahead))
+            self._out += len(ahead)
+            leak = self._gate(self._gate_loop[-(len(ahead) + self._d) :], state)
+            self._gate_loop = self._gate_loop[len(ahead) :]
+            return m32, leak
+        self._pend[1].append(l32.copy())
+        self._mic = np.concatenate((self._mic, m32))
+        return _EMPTY
+
+    def _measure(self, lm: np.ndarray, ll: np.ndarray, n_ahead: int) -> None:
+        """The new subframes' levels into the floors, the detector's medians and the gate's
+        loop levels (``n_ahead`` of the loop's the gate has already)."""
+        n = len(lm)
         mfloor = self._track_floor(0, lm)
         lfloor = self._track_floor(1, ll)
         first = self.subframes
@@ -369,24 +392,21 @@ class LeakGate:
         lmed = self._median(1, ll)
         lact = (lmed > lfloor + self._active) & (lmed > self._min_active)
         mmed = self._median(0, np.maximum(lm, mfloor + self._clamp))
-        self._Lm = np.concatenate((self._Lm, lmed))
-        self._Am = np.concatenate((self._Am, lact))
-        self._M = np.concatenate((self._M, mmed))
-        self._U = np.concatenate((self._U, mmed > mfloor + self._audible))
-        self._G = np.concatenate((self._G, ll[len(ahead) :]))
-        if not state.decided:
+        self._loop_median = np.concatenate((self._loop_median, lmed))
+        self._loop_active = np.concatenate((self._loop_active, lact))
+        self._mic_median = np.concatenate((self._mic_median, mmed))
+        self._mic_audible = np.concatenate((self._mic_audible, mmed > mfloor + self._audible))
+        self._gate_loop = np.concatenate((self._gate_loop, ll[n_ahead:]))
+        if not self._state.decided:
             # at risk of carrying the leak: the far end active within the longest delay
             k = np.arange(first, self.subframes)
             last = np.maximum.accumulate(np.where(active, k, self._last_active))
             self._last_active = int(last[-1])
-            self._K = np.concatenate((self._K, k - last <= self._d))
-        # hop boundaries in this block: decide first (the decisions use no gate)
-        states = [self._state]
-        hops = len(self._M) // self._hop
-        if hops:
-            states += self._hops(hops)
-        self._state = states[-1]
-        # release, each stretch with the state in effect there
+            self._at_risk = np.concatenate((self._at_risk, k - last <= self._d))
+
+    def _release_states(self, states: list[_State]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Release the mic samples up to where each state allows, each stretch gated by the
+        state in effect there."""
         if not any(st.gating for st in states) and all(st.decided for st in states):
             self._release_plain(self.subframes)
             self._held = _SILENCE
@@ -438,13 +458,9 @@ class LeakGate:
         if n == 0:
             return np.zeros(0, np.int64)
         x = x[: n * SUB]
-        y = np.empty_like(x)
-        np.multiply(x[:-1], self._pre, out=y[1:])
-        y[0] = self._prev[ch] * self._pre
-        np.subtract(x, y, out=y)
+        y = preemphasise(x, self._prev[ch], self._pre)
         self._prev[ch] = x[-1]
-        rows = y.reshape(n, SUB)
-        power = np.einsum("ij,ij->i", rows, rows).astype(np.float64) * (1.0 / SUB)
+        power = subframe_energies(y).astype(np.float64) * (1.0 / SUB)
         return np.rint(1000.0 * np.log10(power + 1e-12)).astype(np.int64)
 
     def _median(self, ch: int, v: np.ndarray) -> np.ndarray:
@@ -472,17 +488,14 @@ class LeakGate:
                 return floor  # nothing heard yet
             start = int(np.argmax(heard))
             prev = int(e[start]) - self._rise
-        h, v = heard[start:], e[start:]
-        ramp = self._rise * np.cumsum(h, dtype=np.int64)
-        quiet = np.where(h, v, _NEVER_QUIET)
-        floor[start:] = ramp + np.minimum(prev, np.minimum.accumulate(quiet - ramp))
+        floor[start:] = rising_floor(e[start:], heard[start:], prev, self._rise)
         self._floor[ch] = int(floor[-1])
         return floor
 
     def _hold_edge(self, p: int) -> int:
         """Undecided: hold from the first subframe at risk within `hold` before p."""
         lo = max(self._out, p - self._hold_n)
-        risky = np.flatnonzero(self._K[lo - self._out : p - self._out])
+        risky = np.flatnonzero(self._at_risk[lo - self._out : p - self._out])
         return lo + int(risky[0]) if len(risky) else p
 
     def _release(self, to: int, st: _State) -> np.ndarray | None:
@@ -492,7 +505,7 @@ class LeakGate:
             return None
         leak = None
         if st.gating:
-            leak = self._gate(self._G[: m + self._d], st)
+            leak = self._gate(self._gate_loop[: m + self._d], st)
         else:
             self._held = _SILENCE
         self._release_plain(to)
@@ -501,8 +514,8 @@ class LeakGate:
     def _release_plain(self, to: int) -> None:
         m = to - self._out
         self._out = to
-        self._G = self._G[m:]
-        self._K = self._K[m:]
+        self._gate_loop = self._gate_loop[m:]
+        self._at_risk = self._at_risk[m:]
 
     def _take(self, upto: int) -> np.ndarray:
         """Mic samples from the last released one up to sample `upto`."""
@@ -547,13 +560,13 @@ class LeakGate:
         """The detector over `hops` complete hops; the states they lead to."""
         hop, d = self._hop, self._d
         k = hops * hop
-        a = self._M[:k]
+        a = self._mic_median[:k]
         # lagged loop: bl[t, j] = loop level at subframe t - j (t in these hops)
-        bl = _windows(self._Lm[: d + k], d + 1)[:, ::-1]
-        al = _windows(self._Am[: d + k], d + 1)[:, ::-1]
-        hop_start = self.subframes - len(self._M)
+        bl = _windows(self._loop_median[: d + k], d + 1)[:, ::-1]
+        al = _windows(self._loop_active[: d + k], d + 1)[:, ::-1]
+        hop_start = self.subframes - len(self._mic_median)
         # hops with far-end activity at some lag count; the others change nothing
-        act = self._Am[: d + k]
+        act = self._loop_active[: d + k]
         first_active = np.concatenate(([0], np.cumsum(act)))
         ends = np.arange(1, hops + 1) * hop + d  # window of hop j: act[j*hop : ends[j]]
         counting = np.flatnonzero(first_active[ends] > first_active[ends - hop - d])
@@ -569,8 +582,8 @@ class LeakGate:
             stats = np.stack([x.sum(1) for x in sums], axis=1).reshape(c, 6, d + 1)
             out = self._decide(hop_start + (counting + 1) * hop, counting, stats)
         # keep D loop levels before the next hop, and the mic of the partial hop
-        self._Lm, self._Am = self._Lm[k:], self._Am[k:]
-        self._M, self._U = self._M[k:], self._U[k:]
+        self._loop_median, self._loop_active = self._loop_median[k:], self._loop_active[k:]
+        self._mic_median, self._mic_audible = self._mic_median[k:], self._mic_audible[k:]
         return out
 
     def _decide(self, at: np.ndarray, counting: np.ndarray, stats: np.ndarray) -> list[_State]:
@@ -602,24 +615,8 @@ class LeakGate:
             self.correlation = float(rb[measured][-1])
         on = self.mode == "on"
         if not (on or self.engaged or can_engage.any() or self.trace is not None):
-            # nothing gated in these hops: only `decided` may change
-            self._hwindow(hist, per_hop=False)
-            if self._state.decided or not (n >= self._clear_n).any():
-                return []
-            j = int(np.argmax(n >= self._clear_n))
-            return [_State(int(at[j]), True, False, None, 0)]
-        htot = self._hwindow(hist, per_hop=True)
-        cum = np.cumsum(htot, axis=1)
-        heard = cum[:, -1] > 0
-        # the median of the densest `_MODE_DB`: the leak alone is one tight
-        # cluster; the rep talking over it, and the noise, spread wide
-        padded = np.concatenate((np.zeros((len(cum), 1), np.int64), cum), axis=1)
-        dense = padded[:, _MODE_DB:] - padded[:, :-_MODE_DB]
-        lo = dense.argmax(axis=1)
-        half = padded[np.arange(len(cum)), lo] + (dense[np.arange(len(cum)), lo] + 1) // 2
-        centre = ((cum < half[:, None]).sum(axis=1) + _HIST_LO) * 100 + 50
-        default = round(p.default_coupling_db * 100)
-        coupling = np.where(heard, centre, default)
+            return self._ungated_hops(at, n, hist)
+        coupling = self._coupling(self._hwindow(hist, per_hop=True))
         out: list[_State] = []
         state = self._state
         decided = state.decided
@@ -633,17 +630,9 @@ class LeakGate:
             gating = self.engaged or on
             if self.trace is not None and measured[i]:
                 self.trace.append(
-                    (
-                        int(at[i]) / 100,
-                        float(rb[i]),
-                        float(low[i]),
-                        float(sharp[i]),
-                        int(best[i]) * 10,
-                        int(coupling[i]) / 100,
-                        self.engaged,
-                        int(n[i]),
-                    )
-                )
+                    (int(at[i]) / 100, float(rb[i]), float(low[i]), float(sharp[i]),
+                     int(best[i]) * 10, int(coupling[i]) / 100, self.engaged, int(n[i]))
+                )  # fmt: skip
             if gating:
                 delay = int(best[i]) if measured[i] else None
                 nxt = _State(int(at[i]), decided, True, delay, int(coupling[i]))
@@ -656,17 +645,40 @@ class LeakGate:
             self.delay_ms, self.coupling_db = state.delay * 10, state.coupling / 100
         return out
 
+    def _ungated_hops(self, at: np.ndarray, n: np.ndarray, hist: np.ndarray) -> list[_State]:
+        """Hops in which nothing is gated: only `decided` may change (enough evidence)."""
+        self._hwindow(hist, per_hop=False)
+        if self._state.decided or not (n >= self._clear_n).any():
+            return []
+        j = int(np.argmax(n >= self._clear_n))
+        return [_State(int(at[j]), True, False, None, 0)]
+
+    def _coupling(self, htot: np.ndarray) -> np.ndarray:
+        """Per hop, the leak's coupling (0.01 dB) from the window's histogram of mic minus
+        loop levels; the default where nothing was heard."""
+        cum = np.cumsum(htot, axis=1)
+        heard = cum[:, -1] > 0
+        # the median of the densest `_MODE_DB`: the leak alone is one tight
+        # cluster; the rep talking over it, and the noise, spread wide
+        padded = np.concatenate((np.zeros((len(cum), 1), np.int64), cum), axis=1)
+        dense = padded[:, _MODE_DB:] - padded[:, :-_MODE_DB]
+        lo = dense.argmax(axis=1)
+        half = padded[np.arange(len(cum)), lo] + (dense[np.arange(len(cum)), lo] + 1) // 2
+        centre = ((cum < half[:, None]).sum(axis=1) + _HIST_LO) * 100 + 50
+        default = round(self.params.default_coupling_db * 100)
+        return np.where(heard, centre, default)
+
     def _coupling_hist(
         self, counting: np.ndarray, best: np.ndarray, hop: int, d: int
     ) -> np.ndarray:
         """Per counting hop, a histogram (1 dB bins) of mic - loop on leak-like subframes."""
         t = (counting[:, None] * hop + np.arange(hop)[None, :]).ravel()  # subframe in buffer
         lag = np.repeat(best, hop)
-        i0 = d + t - lag  # index in _Lm of the loop at the best lag
+        i0 = d + t - lag  # index in _loop_median of the loop at the best lag
         i1 = np.where(lag > 0, i0 + 1, i0)  # one lag earlier: a delay between two subframes
-        loop = np.maximum(self._Lm[i0], self._Lm[i1])
-        ok = self._Am[i0] & self._U[t]
-        res = np.clip((self._M[t] - loop) // 100 - _HIST_LO, 0, _NBINS - 1)
+        loop = np.maximum(self._loop_median[i0], self._loop_median[i1])
+        ok = self._loop_active[i0] & self._mic_audible[t]
+        res = np.clip((self._mic_median[t] - loop) // 100 - _HIST_LO, 0, _NBINS - 1)
         rows = np.repeat(np.arange(len(counting)), hop)
         flat = np.bincount((rows * _NBINS + res)[ok], minlength=len(counting) * _NBINS)
         return flat.reshape(len(counting), _NBINS)

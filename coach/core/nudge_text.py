@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from coach.core.types import NudgeKind
+
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "acknowledge": 'Show you\'re listening: "Aha"',
@@ -23,11 +25,12 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-KINDS = ("acknowledge", "deepen", "summarise", "pause", "talk_less", "let_finish")
+KINDS = tuple(kind.value for kind in NudgeKind)
+"""The contract's names of the nudge kinds, in the order reports list them."""
 
 
 def nudge_text(kind: str, language: str = "en", quote: str | None = None) -> str:
     texts = TEXTS.get(language, TEXTS["en"])
-    if kind == "deepen" and quote:
+    if kind == NudgeKind.DEEPEN and quote:
         return texts["deepen_quote"].format(quote=quote)
     return texts[kind]

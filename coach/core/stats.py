@@ -12,7 +12,7 @@ from typing import Any
 from coach.core.budget import cue_summary, decide_all
 from coach.core.nudge_text import KINDS, nudge_text
 from coach.core.timeline import FloorChange, Nudge, Timeline
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 
 SCHEMA = "coach.stats/1"
 
@@ -56,13 +56,13 @@ def heeded(nudge: Nudge, timeline: Timeline, history: _FloorHistory) -> bool:
     tm = timeline.timing
     a, b = nudge.t_ms, nudge.t_ms + tm.heed_window_ms
     rep = timeline.tracks[Side.REP]
-    if nudge.kind == "acknowledge":
+    if nudge.kind is NudgeKind.ACKNOWLEDGE:
         return any(a <= x <= b for x in timeline.record.backchannels[Side.REP])
-    if nudge.kind == "deepen":
+    if nudge.kind is NudgeKind.DEEPEN:
         return history.rep_holds_within(a, b)
-    if nudge.kind in ("pause", "talk_less"):
+    if nudge.kind in (NudgeKind.PAUSE, NudgeKind.TALK_LESS):
         return history.rep_yields_within(a, b)
-    if nudge.kind == "let_finish":
+    if nudge.kind is NudgeKind.LET_FINISH:
         i = rep.segment_index_before(a - tm.backchannel_max_ms + 1)
         if i < 0:
             return True
@@ -71,20 +71,10 @@ def heeded(nudge: Nudge, timeline: Timeline, history: _FloorHistory) -> bool:
     return False  # summarise: needs transcription to tell
 
 
-def compute_stats(
-    timeline: Timeline,
-    *,
-    language: str = "en",
-    questions: int | None = None,
-    summaries: int | None = None,
-) -> dict[str, Any]:
-    """The ``coach.stats/1`` object for a finished timeline."""
-    assert timeline.duration_ms is not None, "finish() the timeline first"
+def _sides(timeline: Timeline) -> tuple[dict[str, dict[str, Any]], dict[Side, int]]:
+    """Each side's figures by its label, and its talk in ms."""
     tm = timeline.timing
     rec = timeline.record
-    duration_ms = timeline.duration_ms
-    history = _FloorHistory(rec.floor_changes)
-
     sides: dict[str, dict[str, Any]] = {}
     talk: dict[Side, int] = {}
     for side in Side:
@@ -97,18 +87,22 @@ def compute_stats(
             "monologues": [[_s(s), _s(e)] for s, e in monos if e - s >= tm.min_monologue_ms],
             "backchannels": [_s(t) for t in rec.backchannels[side]],
         }
-    total = talk[Side.REP] + talk[Side.CUSTOMER]
-    gaps = rec.patience_gaps_ms
-    if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
-        decide_all(timeline)
+    return sides, talk
+
+
+def _nudges(
+    timeline: Timeline, language: str
+) -> tuple[list[dict[str, Any]], dict[str, list[bool]]]:
+    """The due nudges in time order, each judged; and the verdicts by the kind's name."""
+    history = _FloorHistory(timeline.record.floor_changes)
     nudges = []
     per_kind: dict[str, list[bool]] = {}
-    for n in sorted(rec.nudges, key=lambda n: n.t_ms):  # the two walks emit out of order
+    for n in sorted(timeline.record.nudges, key=lambda n: n.t_ms):  # the walks emit out of order
         n.heeded = heeded(n, timeline, history)
         n.text = n.text or nudge_text(n.kind, language, n.quote)
-        per_kind.setdefault(n.kind, []).append(n.heeded)
+        per_kind.setdefault(n.kind.value, []).append(n.heeded)
         entry: dict[str, Any] = {
-            "t": _s(n.t_ms), "kind": n.kind, "text": n.text, "heeded": n.heeded
+            "t": _s(n.t_ms), "kind": n.kind.value, "text": n.text, "heeded": n.heeded
         }
         if n.shown is not None:  # the budget's verdict (coach/core/budget.py)
             entry["shown"] = n.shown
@@ -117,6 +111,26 @@ def compute_stats(
             if n.hidden is not None:
                 entry["hidden"] = n.hidden
         nudges.append(entry)
+    return nudges, per_kind
+
+
+def compute_stats(
+    timeline: Timeline,
+    *,
+    language: str = "en",
+    questions: int | None = None,
+    summaries: int | None = None,
+) -> dict[str, Any]:
+    """The ``coach.stats/1`` object for a finished timeline."""
+    assert timeline.duration_ms is not None, "finish() the timeline first"
+    rec = timeline.record
+    duration_ms = timeline.duration_ms
+    sides, talk = _sides(timeline)
+    total = talk[Side.REP] + talk[Side.CUSTOMER]
+    gaps = rec.patience_gaps_ms
+    if any(n.shown is None for n in rec.nudges):  # not decided on the way: the default budget
+        decide_all(timeline)
+    nudges, per_kind = _nudges(timeline, language)
     minutes = duration_ms / 60000
     return {
         "schema": SCHEMA,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from coach.core.segments import SideTrack
 from coach.core.timing import Timing
-from coach.core.types import Side
+from coach.core.types import NudgeKind, Side
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class FloorChange:
 @dataclass
 class Nudge:
     t_ms: int
-    kind: str
+    kind: NudgeKind
     text: str = ""
     heeded: bool | None = None
     quote: str | None = None
@@ -465,7 +465,7 @@ class Timeline:
             cust = self.tracks[Side.CUSTOMER]
             paused = cust.silent_for(t, tm.pause_ms) or t >= due + tm.max_wait_ms
             if t >= due and paused and not self.tracks[Side.REP].speaking_at(t):
-                self._fire(t, "acknowledge")
+                self._fire(t, NudgeKind.ACKNOWLEDGE)
                 self._ack_anchor = None
 
     def _deepen_candidate(self, t: int) -> None:
@@ -485,13 +485,13 @@ class Timeline:
     def _pause(self, t: int) -> None:
         """A rep monologue reaching its limit."""
         if self.holder is Side.REP and t == self.floor_start_ms + self.timing.rep_monologue_max_ms:
-            self._fire(t, "pause")
+            self._fire(t, NudgeKind.PAUSE)
 
     def _let_finish(self, t: int) -> None:
         """An interruption, once it is known not to be a backchannel."""
         while self._let_finish_due and self._let_finish_due[0] <= t:
             self._let_finish_due.popleft()
-            self._fire(t, "let_finish")
+            self._fire(t, NudgeKind.LET_FINISH)
 
     def _deepen(self, t: int) -> None:
         """Deepen, part 2: the first pause of deepen_pause_s after such a segment
@@ -502,7 +502,7 @@ class Timeline:
             _, story = self._deepen_candidates.popleft()
             if story != self._story_deepened and cust.silent_for(t, tm.deepen_pause_ms):
                 self._story_deepened = story
-                self._fire(t, "deepen")
+                self._fire(t, NudgeKind.DEEPEN)
 
     def _summarise(self, t: int) -> None:
         """Every so often, in a shared silence."""
@@ -513,7 +513,7 @@ class Timeline:
             and rep.silent_for(t, tm.summarise_silence_ms)
             and cust.silent_for(t, tm.summarise_silence_ms)
         ):
-            self._fire(t, "summarise")
+            self._fire(t, NudgeKind.SUMMARISE)
             self._summarise_due = t + tm.summarise_every_ms
             self._free_walk.push(self._summarise_due)
 
@@ -532,7 +532,7 @@ class Timeline:
             self._talk_less_next = _ceil_second(t + tm.talk_ratio_window_ms)
         self._free_walk.push(self._talk_less_next)
         if fire:
-            self._fire(t, "talk_less")
+            self._fire(t, NudgeKind.TALK_LESS)
 
     @property
     def summarise_due_ms(self) -> int:
@@ -544,7 +544,7 @@ class Timeline:
         self._summarise_due = max(self._summarise_due, t_ms + self.timing.summarise_every_ms)
         self._free_walk.push(self._summarise_due)
 
-    def _fire(self, t: int, kind: str) -> None:
+    def _fire(self, t: int, kind: NudgeKind) -> None:
         nudge = Nudge(t, kind)
         self.record.nudges.append(nudge)
         if self.on_nudge is not None:

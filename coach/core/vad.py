@@ -55,13 +55,13 @@ prolong one.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
 import webrtcvad
 
+from coach.core.levels import preemphasise, rising_floor, subframe_energies
 from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
@@ -79,19 +79,6 @@ _AGC_STEP_DB = 6.0  # the gain before webrtcvad moves in steps of this
 _AGC_FRAMES = 32  # the AGC's level is the mean of this many loud frames (~1 s of speech)
 _BIN_MS = 5  # resolution of the transient test (ms)
 _BIN = _BIN_MS * SAMPLES_PER_MS
-_FRAME_BY_FRAME = 3  # blocks of up to this many frames go frame by frame (cheaper)
-_FIRST = np.zeros(1, np.intp)  # the index of a block's only frame
-_Ints = np.ndarray | list[int]  # per-frame integers: an array, or one frame's in a list
-
-
-try:  # the C call behind webrtcvad.Vad.is_speech, without its Python wrapper (4 us of 8)
-    from _webrtcvad import process as _process
-except ImportError:  # pragma: no cover
-    _process = None
-try:  # what np.einsum calls, without its dispatch wrapper (2.4 us of 5 on a live frame)
-    from numpy._core.multiarray import c_einsum as _einsum
-except ImportError:  # pragma: no cover
-    _einsum = np.einsum
 
 
 @dataclass(frozen=True)
@@ -267,10 +254,8 @@ class SideVad:
 
     Per block, everything but the webrtcvad call is vectorised (energies, the
     noise floor, the gates, the grouping of speech frames into runs); Python
-    touches a frame only to call webrtcvad, and a run once.  A live block
-    completes only a frame or two: those go through `_frame`, the same steps
-    on Python scalars, since numpy's per-call overhead would dominate
-    (measured: ~50 us a frame instead of ~150 us).  Not thread-safe; one
+    touches a frame only to call webrtcvad, and a run once.  A live block of
+    one frame takes the same path as a whole file's.  Not thread-safe; one
     instance per stream.
     """
 
@@ -384,41 +369,11 @@ class SideVad:
     def _process(
         self, x: np.ndarray, n: int, closed: list[tuple[int, int]], leak: np.ndarray | None
     ) -> None:
-        if n <= _FRAME_BY_FRAME:
-            # live blocks complete a frame or two: the same decisions, frame by
-            # frame on Python scalars (numpy calls on arrays of one or two cost
-            # more than the work)
-            flen, nsub = self._flen, self._nsub
-            for k in range(n):
-                part = None if leak is None else leak[k * nsub : (k + 1) * nsub]
-                self._frame(x[k * flen : (k + 1) * flen], closed, part)
-            return
         y, sub, level = self._energies(x, n)
         level *= 1000.0  # 0.01 dB
         e = np.rint(level).astype(np.int64)
 
-        # noise floor: floor[k] = min(e[k], floor[k-1] + rise), as a cumulative
-        # minimum over the frames that carry any sound. Digital silence (a muted
-        # mic, a loopback with nothing playing) says nothing about the room: the
-        # floor holds through it instead of sinking to -120 dB, which would make
-        # the room noise that follows "speech" for as long as the slow rise takes.
-        heard = e > _DIGITAL_SILENCE
-        rise = self._rise
-        if self._floor is None and heard.any():
-            k = int(np.argmax(heard))
-            first = int(e[k])
-            if k > 0 or self._frames_seen > 0:
-                # the stream began in digital silence, so its first sound may be
-                # speech: assume a quiet room until the room itself is heard
-                first = min(first, self._initial_floor)
-            self._floor = first - rise
-        if self._floor is None:
-            floor = np.full(n, _NO_FLOOR, np.int64)
-        else:
-            ramp = rise * np.cumsum(heard, dtype=np.int64)
-            quiet = np.where(heard, e, _NO_FLOOR)
-            floor = ramp + np.minimum(self._floor, np.minimum.accumulate(quiet - ramp))
-            self._floor = int(floor[-1])
+        floor = self._noise_floor(e)
         self._frames_seen += n
         audible = e > self._min_level
         loud = audible & (e > floor + self._gate)
@@ -454,76 +409,44 @@ class SideVad:
         self._prev_row = sub[-1]
         self._frames += n
 
-    def _frame(self, x: np.ndarray, closed: list[tuple[int, int]], leak: np.ndarray | None) -> None:
-        """`_process` of one frame, step for step, in Python scalars.
+    def _noise_floor(self, e: np.ndarray) -> np.ndarray:
+        """Each frame's noise floor (0.01 dB), carried on from the last block.
 
-        Every float that decides anything is computed by the same numpy
-        operations as there (or is exact), so the output stays independent of
-        the block sizes (tests/test_vad.py compares live blocks to whole files).
+        floor[k] = min(e[k], floor[k-1] + rise) over the frames that carry any
+        sound. Digital silence (a muted mic, a loopback with nothing playing)
+        says nothing about the room: the floor holds through it instead of
+        sinking to -120 dB, which would make the room noise that follows
+        "speech" for as long as the slow rise takes.
         """
-        y, sub, level = self._energies(x, 1)
-        v = float(level[0] * np.float32(1000.0))  # 0.01 dB: rint(level * 1000), as there
-        e = round(v) if math.isfinite(v) else int(np.rint(level * 1000.0).astype(np.int64)[0])
         heard = e > _DIGITAL_SILENCE
-        if heard:
-            if self._floor is None:
-                # the first sound: after digital silence it may be speech (see _process)
-                first = e if self._frames_seen == 0 else min(e, self._initial_floor)
-                self._floor = first - self._rise
-            self._floor = min(self._floor + self._rise, e)
-        floor = _NO_FLOOR if self._floor is None else self._floor
-        self._frames_seen += 1
-        audible = e > self._min_level
-        loud = audible and e > floor + self._gate
-        lk = None
-        if leak is not None:
-            lk = leak.reshape(1, self._nsub)
-            above = e > float(np.rint(1000.0 * np.log10(lk.mean(axis=1) + _POWER_EPS))[0])
-            loud = loud and above
-            audible = audible and above
-            sub = np.where(sub > lk, sub, 0.0)
-
-        # the AGC's step after this frame applies from the next one
-        start = self._boost_db
-        if loud and self.params.agc_max_db:
-            self._agc_frame(e)
-        voiced = self._webrtc(self._pcm(x, 1, start, []), 1)[0]  # on every frame, as there
-        speech = loud and bool(voiced)
-        tail = audible and not speech and e > floor + self._tail
-        if speech and not self._sustained_frame(y, lk):  # a click: at most the end of a run
-            speech = False
-            tail = e > floor + self._tail
-        if self._run_start is not None or speech:
-            tails = [self._frames] if tail else []
-            self._runs(1, [[0, 0, 1]] if speech else [], tails, [floor], sub, closed)
-        self._prev_row = sub[-1]
-        self._frames += 1
+        rise = self._rise
+        if self._floor is None and heard.any():
+            k = int(np.argmax(heard))
+            first = int(e[k])
+            if k > 0 or self._frames_seen > 0:
+                # the stream began in digital silence, so its first sound may be
+                # speech: assume a quiet room until the room itself is heard
+                first = min(first, self._initial_floor)
+            self._floor = first - rise
+        if self._floor is None:
+            return np.full(len(e), _NO_FLOOR, np.int64)
+        floor = rising_floor(e, heard, self._floor, rise)
+        self._floor = int(floor[-1])
+        return floor
 
     def _energies(self, x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pre-emphasised samples, mean power per 10 ms subframe (n, nsub) and
         log10 of each frame's mean power (float32)."""
-        y = np.empty_like(x)
-        pre = self._pre
-        if pre:  # y[k] = x[k] - pre * x[k-1]
-            np.multiply(x[:-1], pre, out=y[1:])
-            y[0] = self._prev * pre
-            np.subtract(x, y, out=y)
-        else:
-            y[:] = x
+        y = preemphasise(x, self._prev, self._pre)
         self._prev = x[-1]
-        rows = y.reshape(-1, _SUB)
-        sub = _einsum("ij,ij->i", rows, rows).reshape(n, self._nsub)
+        sub = subframe_energies(y).reshape(n, self._nsub)
         sub *= 1.0 / _SUB  # mean power per subframe
         level: np.ndarray = np.log10(sub.sum(axis=1) * (1.0 / self._nsub) + _POWER_EPS)
         return y, sub, level
 
     def _webrtc(self, pcm: memoryview, n: int) -> list[bool]:
         """webrtcvad's verdict on each of the n frames of pcm."""
-        step, flen = 2 * self._flen, self._flen
-        if _process is not None:
-            ptr, sr = self._vad._vad, SAMPLE_RATE_HZ
-            return [_process(ptr, sr, pcm[i : i + step], flen) for i in range(0, n * step, step)]
-        vad, sr = self._vad, SAMPLE_RATE_HZ  # pragma: no cover - the public wrapper: twice the cost
+        step, vad, sr = 2 * self._flen, self._vad, SAMPLE_RATE_HZ
         return [vad.is_speech(pcm[i : i + step], sr) for i in range(0, n * step, step)]
 
     def _pcm(
@@ -591,18 +514,6 @@ class SideVad:
         self._boost_db = boost
         return changes
 
-    def _agc_frame(self, e: int) -> None:
-        """`_agc` for one loud frame (its change applies from the next frame)."""
-        p, hist, step = self.params, self._agc_hist, _AGC_STEP_DB
-        hist.append(e)
-        # the same float64 operations on the same exact integer sum
-        level = sum(hist) / len(hist) / 100.0
-        del hist[: -(_AGC_FRAMES - 1)]
-        want = min(max(p.agc_target_dbfs - level, 0.0), p.agc_max_db)
-        boost = self._boost_db
-        if want > boost + 1.5 * step or want < boost - 0.5 * step:
-            self._boost_db = boost + (step if want > boost else -step)
-
     def _sustained(
         self, y: np.ndarray, n: int, idx: np.ndarray, leak: np.ndarray | None
     ) -> np.ndarray | None:
@@ -618,7 +529,7 @@ class SideVad:
         if not p.transient_db or p.frame_ms < 20 or not len(idx):
             return None
         bins = y.reshape(n, -1, _BIN)[idx]
-        be = _einsum("ijk,ijk->ij", bins, bins)
+        be = np.einsum("ijk,ijk->ij", bins, bins)
         if leak is not None:
             per_bin = np.repeat(leak[idx], SUBFRAME_MS // _BIN_MS, axis=1) * _BIN
             be = np.maximum(be - per_bin, 0.0)
@@ -627,25 +538,12 @@ class SideVad:
         ok: np.ndarray = near.all(axis=1)
         return ok
 
-    def _sustained_frame(self, y: np.ndarray, leak: np.ndarray | None) -> bool:
-        """`_sustained` of a block's only frame: the same float32 operations,
-        on numpy scalars past the einsum (cheaper than ufuncs on arrays of 5)."""
-        p = self.params
-        if leak is not None or not p.transient_db or p.frame_ms < 20:
-            ok = self._sustained(y, 1, _FIRST, leak)
-            return ok is None or bool(ok[0])
-        bins = y.reshape(1, -1, _BIN)
-        be = list(_einsum("ijk,ijk->ij", bins, bins)[0])  # float32 scalars
-        win = [a + b for a, b in zip(be[:-1], be[1:], strict=True)]  # float32 sums
-        least = max(win) * np.float32(10.0 ** (-p.transient_db / 10.0))
-        return all(w >= least for w in win)
-
     def _runs(
         self,
         n: int,
         groups: list[list[int]],
         tails: list[int],
-        floor: _Ints,
+        floor: np.ndarray,
         sub: np.ndarray,
         closed: list[tuple[int, int]],
     ) -> None:
@@ -671,7 +569,7 @@ class SideVad:
         """Power of floor + edge_db (floor in 0.01 dB)."""
         return float(10.0 ** (floor_cb / 1000.0 + self.params.edge_db / 10.0))
 
-    def _begin(self, i: int, floor: _Ints, sub: np.ndarray) -> None:
+    def _begin(self, i: int, floor: np.ndarray, sub: np.ndarray) -> None:
         """Open a run at speech frame i: start at its first subframe above the edge."""
         k = i - self._frames
         row, thr = sub[k], self._thr(int(floor[k]))
@@ -690,14 +588,14 @@ class SideVad:
         self._run_start = max(start, self._closed_end)
         self._run_count = 0
 
-    def _extend(self, i: int, count: int, floor: _Ints, sub: np.ndarray) -> None:
+    def _extend(self, i: int, count: int, floor: np.ndarray, sub: np.ndarray) -> None:
         """Speech frames up to frame i (count of them) join the run."""
         k = i - self._frames
         self._run_count += count
         self._voiced = self._last = i
         self._last_row, self._last_thr = sub[k], self._thr(int(floor[k]))
 
-    def _tail_end(self, tails: list[int], floor: _Ints, sub: np.ndarray) -> None:
+    def _tail_end(self, tails: list[int], floor: np.ndarray, sub: np.ndarray) -> None:
         """Let the latest loud frame within the hangover end the run."""
         j = bisect_right(tails, self._voiced + self.params.hangover_frames) - 1
         if j >= 0 and tails[j] > self._last:

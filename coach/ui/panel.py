@@ -17,33 +17,42 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.text import Text
 
+from coach.core.types import NudgeKind
+from coach.ui.glance import (
+    DIM,
+    MONOLOGUE_WARN_S,
+    NONE,
+    fit,
+    fmt_clock,
+    fmt_ratio,
+    monologue_style,
+    ratio_bar,
+    story_style,
+    wrap_cells,
+)
 from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
-
-NONE = "—"
-"""What a value that is not known (yet) looks like."""
-
-MONOLOGUE_WARN_S = 45.0
-"""A rep monologue turns yellow from here (red from `nudges.rep_monologue_max_s`)."""
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
 
-# Each nudge kind its own colour: (background, foreground) of the nudge bar.
-KIND_COLOURS: dict[str, tuple[str, str]] = {
-    "acknowledge": ("green", "black"),
-    "deepen": ("cyan", "black"),
-    "summarise": ("blue", "white"),
-    "pause": ("yellow", "black"),
-    "talk_less": ("magenta", "white"),
-    "let_finish": ("red", "white"),
-}
 _OTHER_KIND = ("white", "black")
 
-_DIM = "grey50"
+
+def kind_colours(kind: str) -> tuple[str, str]:
+    """The nudge bar's (background, foreground): the kind's own, or neutral for an unknown one."""
+    known = NudgeKind.named(kind)
+    return _OTHER_KIND if known is None else known.colours
+
+
+def kind_label(kind: str) -> str:
+    known = NudgeKind.named(kind)
+    return kind.replace("_", " ") if known is None else known.label
+
+
 _LABEL = "bold"
 
 
@@ -140,104 +149,6 @@ class _Sized:
         yield build_panel(self.s, min(width, options.max_width), height)
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def fmt_clock(seconds: float | None) -> str:
-    """A running timer: ``m:ss`` (whole seconds, floored like a stopwatch).
-
-    Minutes go past 59 rather than adding an hour field: the timers are short
-    and the call clock stays one width.  None or not a number: "—".
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return NONE
-    total = int(max(0.0, seconds))
-    m, sec = divmod(total, 60)
-    return f"{m}:{sec:02d}"
-
-
-def fmt_ratio(ratio: float | None) -> str:
-    if ratio is None or not math.isfinite(ratio):
-        return NONE
-    return f"{round(min(max(ratio, 0.0), 1.0) * 100)}%"
-
-
-def _fit(text: Text, width: int) -> Text:
-    """One line, never wrapped: cut with an ellipsis if it is too wide."""
-    text.no_wrap = True
-    text.overflow = "ellipsis"
-    if text.cell_len > width:
-        text.truncate(max(width, 0), overflow="ellipsis")
-    return text
-
-
-def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
-    """Greedy word wrap by terminal cells; at most max_lines, "…" if cut."""
-    width = max(width, 1)
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        while cell_len(word) > width:  # a word longer than the line: hard cut
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(set_cell_size(word, width))
-            word = word[len(lines[-1]) :]
-        candidate = f"{line} {word}" if line else word
-        if cell_len(candidate) <= width:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    if len(lines) > max_lines:
-        keep = lines[:max_lines]
-        last = keep[-1]
-        if cell_len(last) + 1 > width:
-            last = set_cell_size(last, width - 1)
-        keep[-1] = last.rstrip() + "…"
-        lines = keep
-    return lines or [""]
-
-
-def ratio_bar(ratio: float | None, target: float, width: int) -> Text:
-    """``██████░░░░│░░░``: the rep's share filled, the target marked with ``│``."""
-    width = max(width, 3)
-    mark = min(width - 1, max(0, round(target * width))) if math.isfinite(target) else None
-    if ratio is None or not math.isfinite(ratio):
-        filled, style = 0, _DIM
-    else:
-        r = min(max(ratio, 0.0), 1.0)
-        filled = round(r * width)
-        style = BAD if r > target else GOOD
-    bar = Text(no_wrap=True)
-    for i in range(width):
-        if i == mark:
-            bar.append("│", "bold")
-        elif i < filled:
-            bar.append("█", style)
-        else:
-            bar.append("░", _DIM)
-    return bar
-
-
-def story_style(story_s: float | None, ripe_s: float) -> str:
-    if story_s is None:
-        return _DIM
-    return f"bold {GOOD}" if story_s >= ripe_s else CUSTOMER_STYLE
-
-
-def monologue_style(monologue_s: float | None, max_s: float) -> str:
-    if monologue_s is None:
-        return _DIM
-    if monologue_s >= max_s:
-        return f"bold {BAD}"
-    if monologue_s >= min(MONOLOGUE_WARN_S, max_s):
-        return f"bold {WARN}"
-    return REP_STYLE
-
-
 # --------------------------------------------------------------------------- layout
 
 # Drop order when the terminal is short: lower goes first; None never goes.
@@ -325,7 +236,7 @@ def build_panel(s: LiveSnapshot, width: int, height: int) -> Panel:
         for i, text in zip(idx, para.lines(len(idx)), strict=False):
             lines[i].text = text
 
-    body = Group(*(_fit(ln.text, inner_w) for ln in lines))
+    body = Group(*(fit(ln.text, inner_w) for ln in lines))
     title = Text.assemble(("coach", "bold"), " ", (fmt_clock(s.call_s), "bold"))
     return Panel(
         body,
@@ -342,8 +253,8 @@ def _border_style(s: LiveSnapshot) -> str:
     if s.warnings:
         return WARN
     if s.nudge is not None:
-        return KIND_COLOURS.get(s.nudge.kind, _OTHER_KIND)[0]
-    return _DIM
+        return kind_colours(s.nudge.kind)[0]
+    return DIM
 
 
 def _nudge_lines(s: LiveSnapshot, width: int, roomy: bool) -> list[_Line]:
@@ -351,26 +262,26 @@ def _nudge_lines(s: LiveSnapshot, width: int, roomy: bool) -> list[_Line]:
     if n is None:  # same height as a one-line nudge, so nothing jumps when one comes
         calm = [
             _Line(Text(" listening…", f"italic {GOOD}")),
-            _Line(Text("nothing to fix right now", _DIM), _NUDGE_META),
+            _Line(Text("nothing to fix right now", DIM), _NUDGE_META),
         ]
         if s.held is not None:  # quiet: no colour, no bell, until the rep pauses
-            calm[1] = _Line(Text("· a cue waits for your pause", _DIM), _NUDGE_META)
+            calm[1] = _Line(Text("· a cue waits for your pause", DIM), _NUDGE_META)
         if roomy:
             return [_Line(Text(""), _NUDGE_PAD), calm[0], _Line(Text(""), _NUDGE_PAD), calm[1]]
         return calm
-    bg, fg = KIND_COLOURS.get(n.kind, _OTHER_KIND)
+    bg, fg = kind_colours(n.kind)
     bar = f"bold {fg} on {bg}"
     para = _Para(n.text.strip() or n.kind, width, bar, first=" ", more=" ", fill=True)
     out = _para_lines(para, 3 if roomy else 2, _NUDGE_MORE, None)
     if roomy:
         pad = _Line(Text(" " * width, bar), _NUDGE_PAD)
         out = [pad, *out, _Line(Text(" " * width, bar), _NUDGE_PAD)]
-    meta = Text(f"{n.kind.replace('_', ' ')} · at {fmt_clock(n.t_s)}", bg)
+    meta = Text(f"{kind_label(n.kind)} · at {fmt_clock(n.t_s)}", bg)
     age = s.call_s - n.t_s
     if math.isfinite(age) and age >= 0:
-        meta.append(f" · {int(age)} s ago", _DIM)
+        meta.append(f" · {int(age)} s ago", DIM)
     if s.held is not None:
-        meta.append(" · next cue waits for your pause", _DIM)
+        meta.append(" · next cue waits for your pause", DIM)
     out.append(_Line(meta, _NUDGE_META))
     return out
 
@@ -381,7 +292,7 @@ def _speaking_line(s: LiveSnapshot) -> Text:
     if s.rep_speaking:
         line.append("● rep", f"bold {REP_STYLE}")
     else:
-        line.append("○ rep", _DIM)
+        line.append("○ rep", DIM)
     line.append("   ")
     if s.customer_waiting:  # nothing of the customer can be heard: said where they would be
         line.append(f"◌ customer: waiting for {s.customer_waiting}", f"bold {WARN}")
@@ -389,9 +300,9 @@ def _speaking_line(s: LiveSnapshot) -> Text:
     if s.customer_speaking:
         line.append("● customer", f"bold {CUSTOMER_STYLE}")
     else:
-        line.append("○ customer", _DIM)
-    holder_style = {"rep": REP_STYLE, "customer": CUSTOMER_STYLE}.get(s.holder or "", _DIM)
-    line.append("   floor ", _DIM)
+        line.append("○ customer", DIM)
+    holder_style = {"rep": REP_STYLE, "customer": CUSTOMER_STYLE}.get(s.holder or "", DIM)
+    line.append("   floor ", DIM)
     line.append(s.holder or NONE, holder_style)
     return line
 
@@ -409,7 +320,7 @@ def _ratio_lines(s: LiveSnapshot, width: int) -> list[_Line]:
         over = ratio is not None and math.isfinite(ratio) and ratio > s.talk_ratio_max
         line.append(fmt_ratio(ratio).rjust(value_w), f"bold {BAD}" if over else "bold")
         if drop is None:
-            line.append(target, _DIM)
+            line.append(target, DIM)
         out.append(_Line(line, drop))
     return out
 
@@ -421,7 +332,7 @@ def _timer_lines(s: LiveSnapshot) -> list[_Line]:
     if s.story_s is not None and s.story_s >= s.story_deepen_s:
         story.append("  ripe: ask for more", GOOD)
     elif s.story_s is not None:
-        story.append(f"  ripe at {fmt_clock(s.story_deepen_s)}", _DIM)
+        story.append(f"  ripe at {fmt_clock(s.story_deepen_s)}", DIM)
 
     mono = Text("Rep monologue".ljust(label_w), _LABEL)
     mono_style = monologue_style(s.monologue_s, s.monologue_max_s)
@@ -432,7 +343,7 @@ def _timer_lines(s: LiveSnapshot) -> list[_Line]:
         elif s.monologue_s >= min(MONOLOGUE_WARN_S, s.monologue_max_s):
             mono.append("  wrap up", WARN)
         else:
-            mono.append(f"  max {fmt_clock(s.monologue_max_s)}", _DIM)
+            mono.append(f"  max {fmt_clock(s.monologue_max_s)}", DIM)
     return [_Line(story), _Line(mono)]
 
 
@@ -447,7 +358,7 @@ def _counters_line(s: LiveSnapshot) -> Text:
     ):
         if i:
             line.append("   ")
-        line.append(f"{label} ", _DIM)
+        line.append(f"{label} ", DIM)
         line.append(f"{n}", "bold")
     return line
 
@@ -458,5 +369,5 @@ def _status_lines(s: LiveSnapshot, width: int) -> list[_Line]:
         para = _Para(w, width, f"bold {WARN}", first="! ", more="  ")
         out += _para_lines(para, 2, _WARN_MORE, None if k == 0 else _WARN_MORE)
     if s.status:
-        out.append(_Line(Text(" · ".join(s.status), _DIM), _STATUS))
+        out.append(_Line(Text(" · ".join(s.status), DIM), _STATUS))
     return out

@@ -15,9 +15,6 @@ the width Rich gives it; nothing assumes a terminal width.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -27,498 +24,22 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, REP_STYLE, WARN
-
-__all__ = ["ReportTargets", "render_report", "speaker_strip", "takeaways"]
-
-
-@dataclass(frozen=True)
-class ReportTargets:
-    """The thresholds the report compares against, in seconds / fractions."""
-
-    talk_ratio_max: float = 0.65  # nudges.talk_ratio_max
-    talk_ratio_ideal: float = 0.43  # Gong Labs: best-converting calls 43:57
-    rep_monologue_max_s: float = 60.0  # nudges.rep_monologue_max_s
-    story_benchmark_s: float = 50.0  # Gong: longest story <= 50 s goes with lower close rates
-    patience_good_s: float = 1.0  # ~1-1.5 s pauses of top performers (Gong, secondary sources)
-    heed_window_s: float = 15.0  # nudges.heed_window_s
-
-
-_LABELS = ("You", "Customer")
-LABEL_W = max(len(s) for s in _LABELS) + 1  # row-label column of the strip
-
-_KIND_NAMES = {
-    "acknowledge": "acknowledge",
-    "deepen": "deepen",
-    "summarise": "summarise",
-    "pause": "pause",
-    "talk_less": "talk less",
-    "let_finish": "let finish",
-}
-# Shown when a nudge carries no text (older or abridged stats objects).
-_KIND_TEXT = {
-    "acknowledge": "Show you're listening",
-    "deepen": "Ask them to say more",
-    "summarise": "Sum up what you heard",
-    "pause": "Pause: let them talk",
-    "talk_less": "Talk less, ask more",
-    "let_finish": "Let them finish",
-}
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _num(x: Any) -> float | None:
-    """A finite number, or None for null / missing / anything else."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
-def _side(stats: dict[str, Any], side: str) -> dict[str, Any]:
-    d = stats.get(side)
-    return d if isinstance(d, dict) else {}
-
-
-def _spans(x: Any) -> list[tuple[float, float]]:
-    """``[[start, end], ...]`` as float pairs; malformed entries are skipped."""
-    out: list[tuple[float, float]] = []
-    if not isinstance(x, list):
-        return out
-    for item in x:
-        if isinstance(item, (list, tuple)) and len(item) >= 2:
-            a, b = _num(item[0]), _num(item[1])
-            if a is not None and b is not None and b > a:
-                out.append((a, b))
-    return out
-
-
-def _times(x: Any) -> list[float]:
-    if not isinstance(x, list):
-        return []
-    return [v for v in (_num(i) for i in x) if v is not None]
-
-
-def fmt_time(seconds: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from one hour), rounded to the nearest second."""
-    s = max(0, int(seconds + 0.5))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def fmt_pct(fraction: float) -> str:
-    return f"{round(fraction * 100)} %"
-
-
-def _say_dur(seconds: float) -> str:
-    """A duration for a sentence: "38 s", "2 min 10 s"."""
-    s = max(0, int(round(seconds)))
-    if s < 90:
-        return f"{s} s"
-    m, sec = divmod(s, 60)
-    return f"{m} min {sec} s" if sec else f"{m} min"
-
-
-def _times_list(times: Sequence[float], limit: int = 6) -> str:
-    shown = ", ".join(fmt_time(t) for t in times[:limit])
-    if len(times) > limit:
-        shown += f" … +{len(times) - limit} more"
-    return shown
-
-
-def _times_said(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
-def _ratio_style(ratio: float, t: ReportTargets) -> str:
-    if ratio > t.talk_ratio_max + 0.10:
-        return f"bold {BAD}"
-    if ratio > t.talk_ratio_max:
-        return BAD
-    if ratio > t.talk_ratio_ideal + 0.05:
-        return WARN
-    return GOOD
-
-
-@dataclass(frozen=True)
-class _Figures:
-    """The figures the report uses, read defensively from a stats dict."""
-
-    duration_s: float
-    talk_ratio: float | None
-    rep_talk_s: float
-    customer_talk_s: float
-    rep_longest_s: float
-    story_s: float
-    patience_s: float | None
-    interactivity: float | None
-    interruptions: list[float]
-    rep_backchannels: int
-    questions: int | None
-    summaries: int | None
-
-    @classmethod
-    def of(cls, stats: dict[str, Any]) -> _Figures:
-        rep, cust = _side(stats, "rep"), _side(stats, "customer")
-        q, s = _num(stats.get("questions")), _num(stats.get("summaries"))
-        bcs = rep.get("backchannels")
-        return cls(
-            duration_s=max(0.0, _num(stats.get("duration_s")) or 0.0),
-            talk_ratio=_num(stats.get("talk_ratio")),
-            rep_talk_s=max(0.0, _num(rep.get("talk_s")) or 0.0),
-            customer_talk_s=max(0.0, _num(cust.get("talk_s")) or 0.0),
-            rep_longest_s=max(0.0, _num(rep.get("longest_monologue_s")) or 0.0),
-            story_s=max(0.0, _num(cust.get("longest_monologue_s")) or 0.0),
-            patience_s=_num(stats.get("patience_s")),
-            interactivity=_num(stats.get("interactivity_per_min")),
-            interruptions=sorted(_times(stats.get("interruptions"))),
-            rep_backchannels=len(bcs) if isinstance(bcs, list) else 0,
-            questions=None if q is None else int(q),
-            summaries=None if s is None else int(s),
-        )
-
-    @property
-    def silent(self) -> bool:
-        return self.talk_ratio is None or (self.rep_talk_s == 0 and self.customer_talk_s == 0)
-
-    @property
-    def bc_per_customer_min(self) -> float | None:
-        if self.customer_talk_s <= 0:
-            return None
-        return self.rep_backchannels / (self.customer_talk_s / 60.0)
-
-
-# --------------------------------------------------------------------------- takeaways
-
-
-def takeaways(stats: dict[str, Any], targets: ReportTargets) -> list[str]:
-    """1-3 plain-language sentences, most important first.
-
-    Problems come first, ranked by how much they matter; a call with fewer
-    than three problems also gets what went well, so the list is never empty.
-    """
-    f = _Figures.of(stats)
-    t = targets
-    if f.silent:
-        return [
-            "There was no speech in this call — check that both sides were recorded "
-            "(your microphone and the call's audio)."
-        ]
-
-    issues: list[tuple[float, str]] = []
-    good: list[tuple[float, str]] = []
-    ratio = f.talk_ratio if f.talk_ratio is not None else 0.0
-
-    if f.rep_talk_s == 0:
-        issues.append(
-            (1000.0, "We heard nothing from you — check that your microphone was recorded.")
-        )
-    if f.customer_talk_s == 0:
-        issues.append(
-            (
-                1000.0,
-                "We heard nothing from the customer — check that the call's audio "
-                "(system loopback) was recorded.",
-            )
-        )
-
-    # Talk ratio: the one figure that predicts conversion best.
-    if ratio > t.talk_ratio_max:
-        issues.append(
-            (
-                100.0 + (ratio - t.talk_ratio_max) * 100,
-                f"You talked {fmt_pct(ratio)} of the time — aim for under "
-                f"{fmt_pct(t.talk_ratio_max)} (top reps: about {fmt_pct(t.talk_ratio_ideal)}).",
-            )
-        )
-    elif ratio > t.talk_ratio_ideal + 0.10 and f.customer_talk_s > 0:
-        issues.append(
-            (
-                15.0,
-                f"You talked {fmt_pct(ratio)} of the time — within the limit, but top reps "
-                f"talk about {fmt_pct(t.talk_ratio_ideal)}: ask, then listen.",
-            )
-        )
-    elif f.rep_talk_s > 0 and f.customer_talk_s > 0 and ratio < 0.5:
-        good.append(
-            (
-                7.0,
-                f"You talked {fmt_pct(ratio)} of the time — the customer did most of "
-                "the talking. Keep it up.",
-            )
-        )
-
-    if f.rep_longest_s > t.rep_monologue_max_s:
-        over = (f.rep_longest_s - t.rep_monologue_max_s) / max(t.rep_monologue_max_s, 1.0)
-        issues.append(
-            (
-                80.0 + min(over, 1.0) * 10,
-                f"Your longest monologue ran {_say_dur(f.rep_longest_s)} — stop within "
-                f"{_say_dur(t.rep_monologue_max_s)} and ask a question.",
-            )
-        )
-
-    n_int = len(f.interruptions)
-    if n_int:
-        issues.append(
-            (
-                85.0 if n_int >= 3 else 60.0 + 5 * n_int,
-                f"You interrupted {_times_said(n_int)} (at {_times_list(f.interruptions, 3)})"
-                " — let them finish.",
-            )
-        )
-    elif f.customer_talk_s > 0 and f.rep_talk_s > 0:
-        good.append((3.0, "You never talked over the customer — good."))
-
-    if f.customer_talk_s > 0:
-        if f.story_s < t.story_benchmark_s:
-            short = (t.story_benchmark_s - f.story_s) / max(t.story_benchmark_s, 1.0)
-            issues.append(
-                (
-                    50.0 + short * 20,
-                    f"Your customer's longest story was {_say_dur(f.story_s)} — stories over "
-                    f"{_say_dur(t.story_benchmark_s)} go with won deals: ask open questions "
-                    "and let them run.",
-                )
-            )
-        else:
-            good.append(
-                (
-                    8.0,
-                    f"Your customer's longest story ran {_say_dur(f.story_s)} — long "
-                    "stories go with won deals.",
-                )
-            )
-
-    if f.rep_backchannels == 0 and f.customer_talk_s >= 60:
-        issues.append(
-            (
-                45.0,
-                'You never said "aha" or "right" while the customer talked — a quick '
-                "acknowledgement keeps them going.",
-            )
-        )
-    elif f.rep_backchannels > 0:
-        good.append(
-            (
-                6.0,
-                f"You acknowledged the customer {_times_said(f.rep_backchannels)} — "
-                "good listening.",
-            )
-        )
-
-    if f.patience_s is not None:
-        if f.patience_s < t.patience_good_s:
-            issues.append(
-                (
-                    30.0,
-                    f"On average you answered {f.patience_s:.1f} s after the customer stopped — "
-                    f"wait a beat longer (top reps pause about {t.patience_good_s:.1f} s or more).",
-                )
-            )
-        else:
-            good.append(
-                (
-                    5.0,
-                    f"You paused {f.patience_s:.1f} s on average before answering — room "
-                    "for the customer to add more.",
-                )
-            )
-
-    if f.questions is not None:
-        if f.questions > 18:
-            issues.append(
-                (
-                    20.0,
-                    f"You asked {f.questions} questions — 11 to 14 work best in discovery; "
-                    "fewer, more open ones let the customer talk.",
-                )
-            )
-        elif f.questions < 6 and f.duration_s >= 300:
-            issues.append(
-                (
-                    20.0,
-                    f"You asked {f.questions} question{'s' if f.questions != 1 else ''} — "
-                    "good discovery calls ask 11 to 14.",
-                )
-            )
-
-    issues.sort(key=lambda x: -x[0])
-    good.sort(key=lambda x: -x[0])
-    out = [s for _, s in issues[:3]]
-    if len(out) < 3 and good:
-        out += [s for _, s in good[: (2 if not out else 1)]][: 3 - len(out)]
-    if not out:
-        out = [f"Call of {fmt_time(f.duration_s)} analysed — nothing stood out."]
-    return out
-
-
-# --------------------------------------------------------------------------- strip
-
-
-STRIP_MIN_S = 0.001
-"""The shortest call the strip divides into buckets: the timeline's resolution."""
-
-
-def _fill(fraction: float) -> str:
-    if fraction <= 1e-9:
-        return " "
-    if fraction >= 2 / 3 - 1e-9:
-        return "█"
-    if fraction >= 1 / 3 - 1e-9:
-        return "▓"
-    return "▒"
-
-
-def _bucket_fill(
-    segments: Iterable[tuple[float, float]], duration: float, width: int
-) -> list[float]:
-    """Fraction of each of ``width`` equal buckets of [0, duration) covered by speech."""
-    cover = [0.0] * width
-    bw = duration / width
-    if bw <= 0:  # no time to divide: nothing covered
-        return cover
-    for a, b in segments:
-        a, b = max(a, 0.0), min(b, duration)
-        if b <= a:
-            continue
-        i = min(int(a / bw), width - 1)
-        while i < width:
-            lo, hi = i * bw, (i + 1) * bw
-            if lo >= b:
-                break
-            cover[i] += max(0.0, min(b, hi) - max(a, lo))
-            i += 1
-    return [min(1.0, c / bw) for c in cover]
-
-
-def _brackets(spans: Iterable[tuple[float, float]], duration: float, width: int, top: bool) -> str:
-    """A row of ┌──1:04──┐ (top) or └──1:04──┘ marks over the given spans."""
-    row = [" "] * width
-    bw = duration / width
-    for a, b in sorted(spans):
-        a, b = max(a, 0.0), min(b, duration)
-        if b <= a:
-            continue
-        i = min(int(a / bw), width - 1)
-        j = max(i, min(math.ceil(b / bw) - 1, width - 1))
-        while i <= j and row[i] != " ":  # a neighbour already marks this bucket
-            i += 1
-        if i > j:
-            continue
-        n = j - i + 1
-        if n == 1:
-            mark = "╷" if top else "╵"
-        else:
-            left, right = ("┌", "┐") if top else ("└", "┘")
-            inner = ["─"] * (n - 2)
-            label = fmt_time(b - a)
-            if n - 2 >= len(label) + 2:
-                k = (n - 2 - len(label)) // 2
-                inner[k : k + len(label)] = list(label)
-            mark = left + "".join(inner) + right
-        row[i : j + 1] = list(mark)
-    return "".join(row)
-
-
-def _ticks(duration: float, width: int) -> str:
-    """Time labels under the strip: 0:00 at the left, the call's end at the right."""
-    end = fmt_time(duration)
-    row = [" "] * width
-    if len(end) > width:
-        return "".join(row)
-    end_start = width - len(end)
-    row[end_start:] = list(end)
-    label_w = len(end) + 2
-    step = None
-    for cand in (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
-        if cand / duration * width >= label_w:
-            step = cand
-            break
-    t = 0.0
-    while step is not None and t < duration:
-        col = int(round(t / duration * width))
-        label = fmt_time(t)
-        if col + len(label) + 1 > end_start:
-            break
-        row[col : col + len(label)] = list(label)
-        t += step
-    if step is None and end_start >= 5:
-        row[0:4] = list("0:00")
-    return "".join(row)
-
-
-def speaker_strip(
-    speech: dict[str, list[list[float]]],
-    duration_s: float,
-    width: int,
-    *,
-    monologues: dict[str, list[list[float]]] | None = None,
-) -> Text:
-    """Who spoke when: one row for the rep ("You") and one for the customer.
-
-    Each of the ``width`` characters after the row label (``LABEL_W`` wide) is a
-    time bucket of ``duration_s / width`` seconds: █ when speech covers at
-    least 2/3 of it, ▓ at least 1/3, ▒ any, blank none. A tick row with times
-    (0:00 … end) follows. With ``monologues`` (the stats' per-side
-    ``monologues``), rep monologues are bracketed above the rep row
-    (┌─1:04─┐) and customer stories below the customer row (└─1:04─┘).
-    """
-    width = max(1, int(width))
-    rep_sp = _spans(speech.get("rep") if isinstance(speech, dict) else None)
-    cust_sp = _spans(speech.get("customer") if isinstance(speech, dict) else None)
-    duration = _num(duration_s) or 0.0
-    if duration <= 0:
-        ends = [b for _, b in rep_sp + cust_sp]
-        duration = max(ends) if ends else 1.0
-    # a bucket narrower than the timeline's millisecond would underflow to zero width
-    duration = max(duration, STRIP_MIN_S)
-
-    pad = " " * LABEL_W
-    text = Text(no_wrap=True, overflow="crop")
-    lines: list[Text] = []
-    mono = monologues or {}
-    rep_mono = _spans(mono.get("rep"))
-    cust_mono = _spans(mono.get("customer"))
-    if rep_mono:
-        lines.append(Text(pad) + Text(_brackets(rep_mono, duration, width, True), REP_STYLE))
-    for label, spans, style in (
-        (_LABELS[0], rep_sp, REP_STYLE),
-        (_LABELS[1], cust_sp, CUSTOMER_STYLE),
-    ):
-        row = "".join(_fill(fr) for fr in _bucket_fill(spans, duration, width))
-        lines.append(Text(label.ljust(LABEL_W), "bold") + Text(row, style))
-    if cust_mono:
-        lines.append(Text(pad) + Text(_brackets(cust_mono, duration, width, False), CUSTOMER_STYLE))
-    lines.append(Text(pad) + Text(_ticks(duration, width), "dim"))
-    for k, line in enumerate(lines):
-        if k:
-            text.append("\n")
-        text.append_text(line)
-    return text
-
-
-class _Strip:
-    """The strip sized to whatever width Rich offers."""
-
-    def __init__(self, stats: dict[str, Any]) -> None:
-        self.stats = stats
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        speech = self.stats.get("speech")
-        mono = {
-            side: _side(self.stats, side).get("monologues") or [] for side in ("rep", "customer")
-        }
-        width = max(1, options.max_width - LABEL_W)
-        yield speaker_strip(
-            speech if isinstance(speech, dict) else {},
-            _num(self.stats.get("duration_s")) or 0.0,
-            width,
-            monologues=mono,
-        )
+from coach.ui.figures import (
+    Figures,
+    ReportTargets,
+    fmt_pct,
+    fmt_time,
+    number,
+    ratio_style,
+    say_duration,
+    times_list,
+)
+from coach.ui.nudge_table import nudge_table
+from coach.ui.strip import LABEL_W, Strip, speaker_strip
+from coach.ui.style import BAD, CUSTOMER_STYLE, GOOD, WARN
+from coach.ui.takeaways import takeaways
+
+__all__ = ["LABEL_W", "ReportTargets", "fmt_time", "render_report", "speaker_strip", "takeaways"]
 
 
 # --------------------------------------------------------------------------- header
@@ -527,14 +48,14 @@ class _Strip:
 class _TalkBar:
     """Rep vs customer share of talk as one bar, with the ideal and the maximum marked."""
 
-    def __init__(self, f: _Figures, t: ReportTargets) -> None:
+    def __init__(self, f: Figures, t: ReportTargets) -> None:
         self.f, self.t = f, t
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         f, t = self.f, self.t
         w = max(1, options.max_width)
         ratio = f.talk_ratio if f.talk_ratio is not None else 0.0
-        style = _ratio_style(ratio, t)
+        style = ratio_style(ratio, t)
         left = Text.assemble(
             ("You ", "bold"), (fmt_pct(ratio), f"bold {style}"), f" ({fmt_time(f.rep_talk_s)})"
         )
@@ -599,7 +120,7 @@ class _TalkBar:
         return Text(legend, "dim", no_wrap=False)
 
 
-def _header(f: _Figures, t: ReportTargets) -> Panel:
+def _header(f: Figures, t: ReportTargets) -> Panel:
     title = Text.assemble(("Call report", "bold"), " · ", fmt_time(f.duration_s))
     body: RenderableType
     if f.silent:
@@ -642,9 +163,16 @@ class _FigureRows:
         yield tab
 
 
-def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _FigureRows:
+def _figures_table(stats: dict[str, Any], f: Figures, t: ReportTargets) -> _FigureRows:
     tab = _FigureRows()
+    _turn_rows(tab, f, t)
+    _listening_rows(tab, f)
+    _word_rows(tab, stats)
+    return tab
 
+
+def _turn_rows(tab: _FigureRows, f: Figures, t: ReportTargets) -> None:
+    """Monologue, story, patience, interactivity, interruptions: the timing of the turns."""
     ok, bad = "✓", "✗"
     mono_style = BAD if f.rep_longest_s > t.rep_monologue_max_s else GOOD
     tab.add_row(
@@ -658,7 +186,7 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         tab.add_row(
             "Longest customer story",
             Text(fmt_time(f.story_s), GOOD if good_story else WARN),
-            f"{_say_dur(t.story_benchmark_s)}+ goes with wins " + (ok if good_story else bad),
+            f"{say_duration(t.story_benchmark_s)}+ goes with wins " + (ok if good_story else bad),
         )
     else:
         tab.add_row("Longest customer story", "—", "the customer did not speak")
@@ -681,10 +209,14 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
         tab.add_row(
             "Interruptions",
             Text(f"{len(f.interruptions)} ({rate:.1f}/min)", BAD),
-            "you started while they were mid-phrase, at " + _times_list(f.interruptions),
+            "you started while they were mid-phrase, at " + times_list(f.interruptions),
         )
     else:
         tab.add_row("Interruptions", Text("none", GOOD), "you let them finish")
+
+
+def _listening_rows(tab: _FigureRows, f: Figures) -> None:
+    """Acknowledgements, then questions and summaries (these need transcription)."""
     per_min = f.bc_per_customer_min
     bc_style = WARN if f.rep_backchannels == 0 and f.customer_talk_s >= 60 else ""
     tab.add_row(
@@ -706,10 +238,13 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
             "transcription off" if f.summaries is None else '"so what I\'m hearing…"',
         )
 
+
+def _word_rows(tab: _FigureRows, stats: dict[str, Any]) -> None:
+    """Pace and filler words, when the transcript gave them."""
     pace = stats.get("pace_wpm")
     if isinstance(pace, dict):
         pace = pace.get("rep")
-    pace_v = _num(pace)
+    pace_v = number(pace)
     if pace_v is not None:
         tab.add_row(
             "Pace",
@@ -720,148 +255,19 @@ def _figures_table(stats: dict[str, Any], f: _Figures, t: ReportTargets) -> _Fig
     if isinstance(fillers, dict) and isinstance(fillers.get("rep"), (dict, int, list)):
         fillers = fillers["rep"]
     if isinstance(fillers, dict):
-        counts = {str(k): int(v) for k, v in fillers.items() if _num(v) is not None}
+        counts = {str(k): int(v) for k, v in fillers.items() if number(v) is not None}
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
         tab.add_row(
             "Filler words",
             str(sum(counts.values())),
             ", ".join(f"{k} ×{v}" for k, v in top),
         )
-    elif _num(fillers) is not None:
-        tab.add_row("Filler words", str(int(_num(fillers) or 0)), "")
+    elif number(fillers) is not None:
+        tab.add_row("Filler words", str(int(number(fillers) or 0)), "")
     elif isinstance(fillers, list):
         tab.add_row("Filler words", str(len(fillers)), "")
-    return tab
 
 
-# --------------------------------------------------------------------------- nudges
-
-
-def _nudges(stats: dict[str, Any], t: ReportTargets) -> RenderableType:
-    raw = stats.get("nudges")
-    nudges = [n for n in raw if isinstance(n, dict)] if isinstance(raw, list) else []
-    if not nudges:
-        return Panel(
-            Text("No nudges during this call.", style=GOOD),
-            title="Nudges",
-            title_align="left",
-            padding=(0, 1),
-        )
-
-    tab = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False, expand=False)
-    tab.add_column("Time", justify="right", no_wrap=True, style="dim")
-    tab.add_column("Nudge", no_wrap=True)
-    tab.add_column("Text", ratio=1)
-    tab.add_column("Heeded", justify="center", no_wrap=True)
-    kinds: list[str] = []
-    heeded: dict[str, list[int]] = {}  # kind -> [heeded, judged]
-    for n in sorted(nudges, key=lambda n: _num(n.get("t")) or 0.0):
-        kind = str(n.get("kind", "?"))
-        if kind not in kinds:
-            kinds.append(kind)
-        h = n.get("heeded")
-        counts = heeded.setdefault(kind, [0, 0])
-        if isinstance(h, bool):
-            counts[0] += int(h)
-            counts[1] += 1
-            mark = Text("✓", GOOD) if h else Text("✗", BAD)
-        else:
-            mark = Text("—", "dim")
-        text = n.get("text")
-        said = Text(str(text) if isinstance(text, str) and text else _KIND_TEXT.get(kind, ""))
-        held = _num(n.get("held_s"))
-        if n.get("shown") is False:  # due, kept in the figures, but not shown
-            said.stylize("dim")
-            said.append(f"  (not shown: {_HIDDEN_WHY.get(str(n.get('hidden')), 'budget')})", "dim")
-        elif held is not None:
-            said.append(f"  (held {held:.1f} s for your pause)", "dim")
-        tab.add_row(fmt_time(_num(n.get("t")) or 0.0), _KIND_NAMES.get(kind, kind), said, mark)
-
-    rates: dict[str, float | None] = {}
-    given = stats.get("heed_rate")
-    if isinstance(given, dict):
-        for k, v in given.items():
-            rates[str(k)] = _num(v)
-            if str(k) not in kinds:
-                kinds.append(str(k))
-    for k in kinds:
-        if k not in rates:
-            h_, n_ = heeded.get(k, [0, 0])
-            rates[k] = h_ / n_ if n_ else None
-
-    n_of = {k: sum(1 for n in nudges if str(n.get("kind", "?")) == k) for k in kinds}
-    summary = Text("Heed rate: ", style="bold")
-    for i, k in enumerate(k for k in kinds if n_of[k]):
-        if i:
-            summary.append(" · ")
-        r = rates.get(k)
-        summary.append(_KIND_NAMES.get(k, k) + " ")
-        if r is None:
-            summary.append("—", "dim")
-        else:
-            summary.append(fmt_pct(r), GOOD if r >= 0.5 else WARN)
-        summary.append(f" ({n_of[k]})", "dim")
-    note = Text(f"✓ heeded: you did what it asked within {t.heed_window_s:g} s.", style="dim")
-    parts: list[RenderableType] = [tab, Text(""), summary, note]
-    cues = _cue_line(stats.get("cues"))
-    if cues is not None:
-        parts.append(cues)
-    return Panel(
-        Group(*parts),
-        title=f"Nudges ({len(nudges)})",
-        title_align="left",
-        padding=(0, 1),
-    )
-
-
-_HIDDEN_WHY = {
-    "control": "a silent call",
-    "faded": "you heed it reliably",
-    "baseline": "within your usual range",
-    "cooldown": "same cue shortly before",
-    "unheeded": "last one not acted on yet",
-    "budget": "nudge budget",
-    "stale": "you did not pause",
-    "ended": "the call ended",
-}
-
-
-_HIDDEN_SHORT = {
-    "control": "silent call",
-    "faded": "faded",
-    "baseline": "your usual range",
-    "cooldown": "cooldown",
-    "unheeded": "unheeded",
-    "budget": "over budget",
-    "stale": "no pause came",
-    "ended": "call ended",
-}
-
-
-def _cue_line(cues: Any) -> Text | None:
-    """How many due nudges reached the rep, how many were held for a pause, and why
-    the rest did not (the nudge budget)."""
-    if not isinstance(cues, dict):
-        return None
-    due, shown = _num(cues.get("due")), _num(cues.get("shown"))
-    if not due or shown is None:
-        return None
-    line = Text(f"Shown {int(shown)} of {int(due)} due", style="dim")
-    held = int(_num(cues.get("held")) or 0)
-    if held:
-        total = _num(cues.get("held_s_total")) or 0.0
-        longest = _num(cues.get("held_s_max")) or 0.0
-        line.append(
-            f" · {held} held for your pause ({total / held:.1f} s on average, "
-            f"longest {longest:.1f} s)"
-        )
-    hidden = cues.get("hidden")
-    if isinstance(hidden, dict) and hidden:
-        why = ", ".join(
-            f"{_HIDDEN_SHORT.get(str(k), str(k))} {int(_num(v) or 0)}" for k, v in hidden.items()
-        )
-        line.append(f" · not shown: {why}")
-    return line
 
 
 # --------------------------------------------------------------------------- report
@@ -898,7 +304,7 @@ _BASELINE_LABELS = {
 
 
 def _baseline_value(key: str, v: Any) -> str:
-    x = _num(v)
+    x = number(v)
     if x is None:
         return "—"
     if key == "talk_ratio":
@@ -934,7 +340,7 @@ def _baseline(stats: dict[str, Any]) -> Panel | None:
             _baseline_value(str(key), row.get("baseline")),
             Text(verdict, style),
         )
-    n = int(_num(base.get("baseline_calls")) or 0)
+    n = int(number(base.get("baseline_calls")) or 0)
     title = f"Against your last {n} {base.get('call_type', '')} call{'s' if n != 1 else ''}"
     return Panel(tab, title=title, title_align="left", padding=(0, 1))
 
@@ -949,7 +355,7 @@ def render_report(
 
     It fits whatever width the console gives it; ``width`` caps it further.
     """
-    f = _Figures.of(stats)
+    f = Figures.of(stats)
     parts: list[RenderableType] = []
     warn = _warnings(stats)
     if warn is not None:
@@ -971,10 +377,10 @@ def render_report(
             padding=(0, 1),
         )
     )
-    parts.append(Panel(_Strip(stats), title="Who spoke when", title_align="left", padding=(0, 1)))
+    parts.append(Panel(Strip(stats), title="Who spoke when", title_align="left", padding=(0, 1)))
     against = _baseline(stats)
     if against is not None:
         parts.append(against)
-    parts.append(_nudges(stats, targets))
+    parts.append(nudge_table(stats, targets))
     group = Group(*parts)
     return Constrain(group, width) if width is not None else group
