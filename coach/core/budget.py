@@ -46,6 +46,8 @@ WINDOW_MS = 600_000
 
 @dataclass(frozen=True)
 class BudgetParams:
+    """The nudge budget's settings, in audio milliseconds: cooldown, cap and holds."""
+
     cooldown_ms: int
     max_shown: int  # per WINDOW_MS; 0 = no limit
     unheeded_quiet_ms: int

@@ -32,6 +32,8 @@ from coach.core.types import NudgeKind, Side
 
 @dataclass(frozen=True)
 class FloorChange:
+    """Who took the floor when: a start, a handover, or a lapse into silence."""
+
     t_ms: int
     side: Side | None  # None: a lapse
     how: str  # "start" | "handover" | "lapse"
@@ -39,6 +41,8 @@ class FloorChange:
 
 @dataclass
 class Nudge:
+    """A nudge the timeline fired: when, which kind, and what became of it."""
+
     t_ms: int
     kind: NudgeKind
     text: str = ""

@@ -17,6 +17,8 @@ def ms(seconds: float) -> int:
 
 @dataclass(frozen=True)
 class Timing:
+    """The segment timings in milliseconds: merge gaps, utterances, backchannels, the floor."""
+
     merge_gap_ms: int
     utterance_gap_ms: int
     backchannel_max_ms: int

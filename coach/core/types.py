@@ -9,6 +9,8 @@ SAMPLE_RATE_HZ = 16000
 
 
 class Side(IntEnum):
+    """The two sides of a call: the rep's mic and the customer's audio."""
+
     REP = 0
     CUSTOMER = 1
 
