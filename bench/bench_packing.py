@@ -128,9 +128,11 @@ def run(paths: list[Path]) -> list[str]:
         packed: list[str] = []
         groups = packing.groups([packing.seconds(a) for a in audios])
         for g in groups:
-            packed += engine.transcribe_many([audios[i] for i in g]) if len(g) > 1 else [
-                engine.transcribe(audios[g[0]])
-            ]
+            packed += (
+                engine.transcribe_many([audios[i] for i in g])
+                if len(g) > 1
+                else [engine.transcribe(audios[g[0]])]
+            )
         cpu_packed = time.process_time() - t
         ref, hyp = _words(" ".join(one)), _words(" ".join(packed))
         e = word_errors(ref, hyp)
@@ -207,8 +209,17 @@ def live_cost(path: Path, label: str) -> list[str]:
     out = []
     for transcribe in (True, False):
         report = Path(tempfile.mkdtemp(prefix="coach-bench-")) / "live.json"
-        cmd = [sys.executable, "-m", "bench.bench_packing", "--live-child", str(path),
-               "--speed", str(LIVE_SPEED), "--report", str(report)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.bench_packing",
+            "--live-child",
+            str(path),
+            "--speed",
+            str(LIVE_SPEED),
+            "--report",
+            str(report),
+        ]
         cmd += [] if transcribe else ["--no-transcribe"]
         wall, cpu, rss, code = measure_child(cmd)
         if code != 0:
@@ -223,8 +234,10 @@ def live_cost(path: Path, label: str) -> list[str]:
         if transcribe:
             waits = info["waits"]
             if waits:
-                line += (f"; {info['passes']} passes, rep text after its end p50 "
-                         f"{np.percentile(waits, 50):.1f} s, p95 {np.percentile(waits, 95):.1f} s")
+                line += (
+                    f"; {info['passes']} passes, rep text after its end p50 "
+                    f"{np.percentile(waits, 50):.1f} s, p95 {np.percentile(waits, 95):.1f} s"
+                )
             ok = pct <= GOAL_LIVE_CPU_PCT and rss <= GOAL_LIVE_RSS_MB
             line += f" (goal <= {GOAL_LIVE_CPU_PCT:.0f} %, <= {GOAL_LIVE_RSS_MB:.0f} MB: "
             line += "met)" if ok else "NOT met)"
@@ -270,7 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in lines:
         print(line, flush=True)
     return 0
-
 
 
 # ----------------------------------------------------------------------------- a long call

@@ -48,18 +48,33 @@ BLOCK = RATE // 50  # 20 ms, the live daemon's block
 REP_VOICE, CUSTOMER_VOICE = "en-us", "en-gb+f3"
 SCRIPT: list[tuple[str, float, str]] = [
     # (who, seconds after the previous line ends (negative: overlapping it), text)
-    ("rep", 0.5, "Hi, thanks for taking the time today. "
-     "What are your main goals for this quarter?"),
+    (
+        "rep",
+        0.5,
+        "Hi, thanks for taking the time today. What are your main goals for this quarter?",
+    ),
     ("customer", 1.0, "We want to move our customer records into one place before the summer."),
     ("rep", 1.0, "How many people are on your team?"),
-    ("customer", 1.0, "Well, it has been a difficult year for us. We are moving every customer "
-     "record out of our old system, and the migration timeline is extremely tight."),
-    ("customer", 0.5, "Our board expects the whole project finished before the summer. "
-     "Honestly, the migration timeline worries me more than the budget."),
+    (
+        "customer",
+        1.0,
+        "Well, it has been a difficult year for us. We are moving every customer "
+        "record out of our old system, and the migration timeline is extremely tight.",
+    ),
+    (
+        "customer",
+        0.5,
+        "Our board expects the whole project finished before the summer. "
+        "Honestly, the migration timeline worries me more than the budget.",
+    ),
     ("backchannel", -3.0, "Right."),
-    ("customer", 0.5, "Our engineers are already stretched, and the vendors keep changing "
-     "their plans. If the migration timeline slips again, we lose the contract with our "
-     "biggest partner."),
+    (
+        "customer",
+        0.5,
+        "Our engineers are already stretched, and the vendors keep changing "
+        "their plans. If the migration timeline slips again, we lose the contract with our "
+        "biggest partner.",
+    ),
     ("customer", 0.5, "We also have to retrain every sales manager before the busy season."),
     ("rep", 2.5, "So what I'm hearing is that the migration timeline is your biggest risk."),
     ("rep", 1.2, "Can you tell me more about that?"),
@@ -77,7 +92,8 @@ def say(text: str, voice: str, wpm: int = 160) -> np.ndarray:
         wav = Path(tmp) / "line.wav"
         subprocess.run(
             ["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(wav), text],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         x, sr = sf.read(wav, dtype="float32")
     return (soxr.resample(x, sr, RATE) * 0.8).astype(np.float32)

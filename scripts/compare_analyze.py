@@ -136,7 +136,11 @@ def _imports_from(python: str, tree: Path, env: dict[str, str]) -> None:
     """Refuse to compare unless `coach` really comes from the checked-out tree."""
     where = subprocess.run(
         [python, "-c", "import coach; print(coach.__file__)"],
-        cwd=tree, env=env, capture_output=True, text=True, check=True,
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     if not Path(where).resolve().is_relative_to(tree.resolve()):
         raise SystemExit(f"coach is imported from {where}, not from {tree}")
@@ -145,7 +149,11 @@ def _imports_from(python: str, tree: Path, env: dict[str, str]) -> None:
 def _run(python: str, tree: Path, env: dict[str, str], job: Job, extra: list[str]) -> Outcome:
     proc = subprocess.run(
         [python, "-c", ENTRY, "analyze", *job.args, "--json", "--no-history", *extra],
-        cwd=tree, env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False,
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 

@@ -60,7 +60,11 @@ def test_a_held_nudge_is_dropped_once_stale_and_still_counted_as_due() -> None:
     s = run(90, rep=[(0, 70)], customer=[(72, 85)])  # no pause for 10 s after it is due
     assert verdicts(s) == [(60.0, "pause", False, 5.0, "stale")]
     assert s["cues"] == {
-        "due": 1, "shown": 0, "held": 1, "held_s_total": 5.0, "held_s_max": 5.0,
+        "due": 1,
+        "shown": 0,
+        "held": 1,
+        "held_s_total": 5.0,
+        "held_s_max": 5.0,
         "hidden": {"stale": 1},
     }
 
@@ -68,7 +72,10 @@ def test_a_held_nudge_is_dropped_once_stale_and_still_counted_as_due() -> None:
 def test_a_pause_shorter_than_hold_pause_s_does_not_release_the_cue() -> None:
     rep = [(0, 61.0), (61.4, 63.0), (64.0, 66.0)]  # 0.4 s, then 1.0 s of silence
     assert verdicts(run(90, rep, [(72, 85)], config(hold_pause_s=0.5)))[0][:4] == (
-        60.0, "pause", True, 3.5  # 63.0 + 0.5
+        60.0,
+        "pause",
+        True,
+        3.5,  # 63.0 + 0.5
     )
     assert verdicts(run(90, rep, [(72, 85)]))[0][:4] == (60.0, "pause", True, 1.3)  # 61.0 + 0.3
 
@@ -130,8 +137,15 @@ def test_at_most_max_shown_per_10min_reach_the_rep() -> None:
         (113.0, "acknowledge", False, None, "budget"),
     ]
     assert s["cues"]["hidden"] == {"budget": 2}
-    assert run(200, rep, customer, dataclasses.replace(
-        cfg, nudges=dataclasses.replace(cfg.nudges, max_shown_per_10min=0)))["cues"]["shown"] == 4
+    assert (
+        run(
+            200,
+            rep,
+            customer,
+            dataclasses.replace(cfg, nudges=dataclasses.replace(cfg.nudges, max_shown_per_10min=0)),
+        )["cues"]["shown"]
+        == 4
+    )
 
 
 def test_a_control_call_shows_nothing_and_keeps_every_due_nudge() -> None:
@@ -186,8 +200,11 @@ def test_an_hour_of_long_stories_shows_at_most_4_nudges_per_10_minutes(seed: int
     print(f"seed {seed}")
     duration, speech = long_story_call(seed)
     s = analyze_segments(duration, speech, Config())
-    unbudgeted = analyze_segments(duration, speech, config(
-        max_shown_per_10min=0, cooldown_s=0.0, unheeded_quiet_s=0.0, hold_max_s=60.0))
+    unbudgeted = analyze_segments(
+        duration,
+        speech,
+        config(max_shown_per_10min=0, cooldown_s=0.0, unheeded_quiet_s=0.0, hold_max_s=60.0),
+    )
     # every due nudge is still there, exactly as without a budget
     due = [(n["t"], n["kind"], n["heeded"]) for n in s["nudges"]]
     assert due == [(n["t"], n["kind"], n["heeded"]) for n in unbudgeted["nudges"]]
@@ -233,9 +250,15 @@ def _decided(timeline: Timeline) -> list[tuple[float, str, bool | None, float | 
 
 # short timers, so that holds, cooldowns and the budget all come into play in 200 s
 BUSY = config(
-    acknowledge_after_s=8.0, deepen_after_story_s=10.0, rep_monologue_max_s=12.0,
-    talk_ratio_window_s=30.0, summarise_every_s=40.0, cooldown_s=15.0, max_shown_per_10min=3,
-    unheeded_quiet_s=30.0, hold_max_s=2.0,
+    acknowledge_after_s=8.0,
+    deepen_after_story_s=10.0,
+    rep_monologue_max_s=12.0,
+    talk_ratio_window_s=30.0,
+    summarise_every_s=40.0,
+    cooldown_s=15.0,
+    max_shown_per_10min=3,
+    unheeded_quiet_s=30.0,
+    hold_max_s=2.0,
 )
 
 

@@ -65,8 +65,10 @@ def test_a_call_is_compared_with_the_median_of_its_own_call_type() -> None:
     rows = {r["key"]: r for r in got["figures"]}
     assert rows["talk_ratio"]["baseline"] == 0.50  # median of 0.50, 0.40, 0.60
     assert rows["talk_ratio"]["verdict"] == "better"  # 0.45 is nearer the ideal 0.43
-    assert rows["longest_monologue_s"]["baseline"] == 80 and rows["longest_monologue_s"][
-        "verdict"] == "better"
+    assert (
+        rows["longest_monologue_s"]["baseline"] == 80
+        and rows["longest_monologue_s"]["verdict"] == "better"
+    )
     assert rows["longest_story_s"]["baseline"] == 30
     assert rows["interruptions"]["baseline"] == 2
     assert rows["questions"]["baseline"] is None and rows["questions"]["verdict"] is None
@@ -75,8 +77,12 @@ def test_a_call_is_compared_with_the_median_of_its_own_call_type() -> None:
 
 
 def test_best_call_and_most_improved() -> None:
-    calls = [stats(0.70, monologue=120, story=20), stats(0.65, monologue=110, story=25),
-             stats(0.50, monologue=70, story=45), stats(0.45, monologue=60, story=70)]
+    calls = [
+        stats(0.70, monologue=120, story=20),
+        stats(0.65, monologue=110, story=25),
+        stats(0.50, monologue=70, story=45),
+        stats(0.45, monologue=60, story=70),
+    ]
     assert coaching.best_call(calls) == 3
     improved = coaching.most_improved(calls)
     assert improved is not None
@@ -86,8 +92,9 @@ def test_best_call_and_most_improved() -> None:
 
 # -- fading and the dead-band ----------------------------------------------------------------
 
-HEEDED_ACK = [{"t": 10.0 * i, "kind": "acknowledge", "heeded": True, "shown": True}
-              for i in range(3)]
+HEEDED_ACK = [
+    {"t": 10.0 * i, "kind": "acknowledge", "heeded": True, "shown": True} for i in range(3)
+]
 
 
 def test_a_kind_heeded_reliably_in_recent_calls_fades_as_the_config_says() -> None:
@@ -102,12 +109,14 @@ def test_a_kind_heeded_reliably_in_recent_calls_fades_as_the_config_says() -> No
     customer = [(float(a), a + 25.0) for a in (0, 30, 60, 90)]
     rep = [(a + 26.0, a + 29.0) for a in (0, 30, 60, 90)]
     cfg = Config()
-    cfg = dataclasses.replace(cfg, nudges=dataclasses.replace(
-        cfg.nudges, cooldown_s=0.0, unheeded_quiet_s=0.0))
+    cfg = dataclasses.replace(
+        cfg, nudges=dataclasses.replace(cfg.nudges, cooldown_s=0.0, unheeded_quiet_s=0.0)
+    )
     speech: dict[str, list[tuple[float, float]]] = {"rep": rep, "customer": customer}
     plain = analyze_segments(200, speech, cfg)
-    faded = analyze_segments(200, speech, cfg, BudgetParams.from_config(
-        cfg, fade_every={"acknowledge": 2}))
+    faded = analyze_segments(
+        200, speech, cfg, BudgetParams.from_config(cfg, fade_every={"acknowledge": 2})
+    )
     assert [n["shown"] for n in plain["nudges"]] == [True] * 4
     assert [n["shown"] for n in faded["nudges"]] == [True, False, True, False]
     assert {n.get("hidden") for n in faded["nudges"]} == {None, "faded"}
@@ -120,8 +129,9 @@ def test_a_talk_less_nudge_within_the_reps_own_dead_band_is_not_shown() -> None:
     due = analyze_segments(200, speech, Config())
     assert [n["kind"] for n in due["nudges"] if n["shown"]].count("talk_less") == 1
     # the rep usually talks this much: a baseline of 0.82 + 0.05 covers the window's 0.83
-    calm = analyze_segments(200, speech, Config(), BudgetParams.from_config(
-        Config(), talk_ratio_floor=0.87))
+    calm = analyze_segments(
+        200, speech, Config(), BudgetParams.from_config(Config(), talk_ratio_floor=0.87)
+    )
     talk_less = [n for n in calm["nudges"] if n["kind"] == "talk_less"]
     assert talk_less and all(n.get("hidden") == "baseline" for n in talk_less)
 
@@ -129,8 +139,7 @@ def test_a_talk_less_nudge_within_the_reps_own_dead_band_is_not_shown() -> None:
 def test_one_call_in_k_is_a_silent_control_call() -> None:
     assert [coaching.control_call(n, 3) for n in range(6)] == [False, False, True] * 2
     assert not any(coaching.control_call(n, 0) for n in range(6))
-    cfg = dataclasses.replace(Config(), coach=dataclasses.replace(Config().coach,
-                                                                  control_every=3))
+    cfg = dataclasses.replace(Config(), coach=dataclasses.replace(Config().coach, control_every=3))
     plan = coaching.plan_call(cfg, [stats(0.5), stats(0.5)])
     assert plan.budget.silent and not plan.coached
     assert coaching.plan_call(cfg, [stats(0.5)]).coached
@@ -199,8 +208,14 @@ def test_history_compares_the_last_call_with_its_types_baseline(
     text = history_cli("--limit", "30")
     title = "Your last call against your baseline · demo calls: the median of the 10 before it"
     assert title in text
-    for label in ("Talk ratio", "Longest monologue", "Longest customer story", "Questions",
-                  "Patience", "Interruptions"):
+    for label in (
+        "Talk ratio",
+        "Longest monologue",
+        "Longest customer story",
+        "Questions",
+        "Patience",
+        "Interruptions",
+    ):
         assert label in text
     assert "Best call: #" in text and "Most improved:" in text
     data = json.loads(history_cli("--json"))["baseline"]
@@ -255,8 +270,9 @@ def test_a_live_call_with_history_is_planned_from_it_and_labelled(
 
     monkeypatch.setenv(history.ENV_VAR, str(tmp_path / "data"))
     cfg = tmp_path / "config.toml"
-    cfg.write_text("[coach]\ncontrol_every = 2\n[live]\nbell = false\n"
-                   "desktop_notifications = false\n")
+    cfg.write_text(
+        "[coach]\ncontrol_every = 2\n[live]\nbell = false\ndesktop_notifications = false\n"
+    )
     loaded = _load(cfg, "discovery", no_transcribe=True)
     for _ in range(2):
         _live_call(ReplaySource(DEMO_CALL, 50.0), loaded, None, None, True, None, "live")

@@ -278,11 +278,19 @@ def test_override_for_command_line_flags(tmp_path: Path) -> None:
         ("[nudges]\npause_s = = 1\n", ["not valid TOML", "line 2, column"]),
         ("[nudges]\npause_s = 0.3\npause_s = 0.4\n", ["not valid TOML", "line 3"]),
         # wrong types
-        ('[nudges]\ntalk_ratio_max = "0.5"\n',
-         ['nudges.talk_ratio_max = "0.5"', "is a string", "greater than 0 and at most 1",
-          "without quotes: talk_ratio_max = 0.5"]),
-        ("[nudges]\npause_s = true\n",
-         ["nudges.pause_s = true", "is a boolean", "a number from 0 to 10 (seconds)"]),
+        (
+            '[nudges]\ntalk_ratio_max = "0.5"\n',
+            [
+                'nudges.talk_ratio_max = "0.5"',
+                "is a string",
+                "greater than 0 and at most 1",
+                "without quotes: talk_ratio_max = 0.5",
+            ],
+        ),
+        (
+            "[nudges]\npause_s = true\n",
+            ["nudges.pause_s = true", "is a boolean", "a number from 0 to 10 (seconds)"],
+        ),
         ("[vad]\nmode = 2.0\n", ["vad.mode = 2.0", "decimal number", "whole number from 0 to 3"]),
         ("[vad]\nmode = 2.5\n", ["vad.mode = 2.5", "whole number from 0 to 3"]),
         ('[live]\nbell = "true"\n', ['live.bell = "true"', "true or false (no quotes)"]),
@@ -291,20 +299,28 @@ def test_override_for_command_line_flags(tmp_path: Path) -> None:
         ("[nudges]\npause_s = 1979-05-27\n", ["nudges.pause_s = 1979-05-27", "is a date"]),
         ("nudges = 3\n", ["nudges = 3 must be a table", "[nudges]"]),
         # negative / out of range
-        ("[nudges]\npause_s = -1\n",
-         ["nudges.pause_s = -1", "out of range", "from 0 to 10 (seconds)", "default (0.3)"]),
-        ("[nudges]\nacknowledge_after_s = 0\n",
-         ["nudges.acknowledge_after_s = 0", "out of range", "greater than 0"]),
-        ("[nudges]\ntalk_ratio_max = 65\n",
-         ["nudges.talk_ratio_max = 65", "out of range", "at most 1"]),
+        (
+            "[nudges]\npause_s = -1\n",
+            ["nudges.pause_s = -1", "out of range", "from 0 to 10 (seconds)", "default (0.3)"],
+        ),
+        (
+            "[nudges]\nacknowledge_after_s = 0\n",
+            ["nudges.acknowledge_after_s = 0", "out of range", "greater than 0"],
+        ),
+        (
+            "[nudges]\ntalk_ratio_max = 65\n",
+            ["nudges.talk_ratio_max = 65", "out of range", "at most 1"],
+        ),
         ("[vad]\nmode = 4\n", ["vad.mode = 4", "out of range", "from 0 to 3"]),
         ("[vad]\nframe_ms = 25\n", ["vad.frame_ms = 25", "one of 10, 20, 30"]),
         ("[live]\nrefresh_hz = 0\n", ["live.refresh_hz = 0", "from 1 to 30"]),
         ("[transcribe]\nthreads = 64\n", ["transcribe.threads = 64", "from 1 to 16"]),
         ("[nudges]\npause_s = nan\n", ["nudges.pause_s = nan", "not a finite number"]),
         ("[nudges]\nsummarise_every_s = inf\n", ["summarise_every_s = inf", "finite"]),
-        ('[vad]\nbackend = "webrt"\n',
-         ['vad.backend = "webrt"', 'one of "silero", "webrtc"', 'did you mean "webrtc"?']),
+        (
+            '[vad]\nbackend = "webrt"\n',
+            ['vad.backend = "webrt"', 'one of "silero", "webrtc"', 'did you mean "webrtc"?'],
+        ),
         ('[audio]\necho_cancellation = "yes"\n', ['one of "auto", "on", "off"']),
         ('[transcribe]\nmodel = " "\n', ["transcribe.model", "model name under models/"]),
         ('[transcribe]\nlanguage = "English"\n', ['"English"', 'code such as "en"']),
@@ -315,8 +331,10 @@ def test_override_for_command_line_flags(tmp_path: Path) -> None:
         ("[nudges]\nzzz = 1\n", ["unknown key nudges.zzz", "coach config show"]),
         ("talk_ratio_max = 0.5\n", ["top-level key talk_ratio_max", "under [nudges]"]),
         # unknown table
-        ("[nudge]\npause_s = 0.3\n", ["unknown table [nudge]", "did you mean [nudges]?",
-                                      "vad, turns, nudges"]),
+        (
+            "[nudge]\npause_s = 0.3\n",
+            ["unknown table [nudge]", "did you mean [nudges]?", "vad, turns, nudges"],
+        ),
         ("[nudges.extra]\nx = 1\n", ["unknown key nudges.extra"]),
         # unknown preset named in the file
         ('[coach]\npreset = "disco"\n', ['coach.preset = "disco"', 'did you mean "discovery"?']),
@@ -333,7 +351,7 @@ def test_unknown_preset_lists_the_presets() -> None:
     with pytest.raises(CoachError) as info:
         load_config(None, "discvery")
     message = str(info.value)
-    assert "unknown preset \"discvery\"" in message
+    assert 'unknown preset "discvery"' in message
     assert "did you mean 'discovery'?" in message
     assert "discovery, demo, cold-call" in message
 
@@ -361,16 +379,26 @@ def test_a_binary_file_is_not_a_config_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "keys"),
     [
-        ("[turns]\nbackchannel_max_s = 5\n[nudges]\nacknowledge_after_s = 4\n",
-         ["turns.backchannel_max_s = 5.0", "nudges.acknowledge_after_s = 4.0", "less than"]),
-        ("[nudges]\npause_s = 4\n",
-         ["nudges.pause_s = 4.0 (from this file)", "nudges.max_wait_s = 3.0 (from default)"]),
-        ("[turns]\nutterance_gap_s = 3\n",
-         ["turns.utterance_gap_s = 3.0", "turns.floor_gap_s = 2.0"]),
-        ('[transcribe]\nlanguage = "de"\nmodel = "tiny.en"\n',
-         ['transcribe.language = "de"', 'transcribe.model = "tiny.en"', "English-only"]),
-        ('[coach]\nlanguage = "de"\n[transcribe]\nmodel = "tiny.en"\n',
-         ['coach.language = "de"', 'transcribe.model = "tiny.en"', "English-only"]),
+        (
+            "[turns]\nbackchannel_max_s = 5\n[nudges]\nacknowledge_after_s = 4\n",
+            ["turns.backchannel_max_s = 5.0", "nudges.acknowledge_after_s = 4.0", "less than"],
+        ),
+        (
+            "[nudges]\npause_s = 4\n",
+            ["nudges.pause_s = 4.0 (from this file)", "nudges.max_wait_s = 3.0 (from default)"],
+        ),
+        (
+            "[turns]\nutterance_gap_s = 3\n",
+            ["turns.utterance_gap_s = 3.0", "turns.floor_gap_s = 2.0"],
+        ),
+        (
+            '[transcribe]\nlanguage = "de"\nmodel = "tiny.en"\n',
+            ['transcribe.language = "de"', 'transcribe.model = "tiny.en"', "English-only"],
+        ),
+        (
+            '[coach]\nlanguage = "de"\n[transcribe]\nmodel = "tiny.en"\n',
+            ['coach.language = "de"', 'transcribe.model = "tiny.en"', "English-only"],
+        ),
     ],
 )
 def test_contradictions_name_both_keys(tmp_path: Path, text: str, keys: list[str]) -> None:
@@ -381,8 +409,10 @@ def test_contradictions_name_both_keys(tmp_path: Path, text: str, keys: list[str
 
 
 def test_no_contradiction_at_the_boundaries(tmp_path: Path) -> None:
-    text = ("[nudges]\npause_s = 3\nmax_wait_s = 3\n[turns]\nutterance_gap_s = 2\n"
-            '[transcribe]\nenabled = false\nlanguage = "de"\n')
+    text = (
+        "[nudges]\npause_s = 3\nmax_wait_s = 3\n[turns]\nutterance_gap_s = 2\n"
+        '[transcribe]\nenabled = false\nlanguage = "de"\n'
+    )
     loaded = load_config(write(tmp_path, text))
     assert loaded.config.nudges.pause_s == loaded.config.nudges.max_wait_s == 3.0
     loaded = load_config(write(tmp_path, '[transcribe]\nmodel = "small"\nlanguage = "de"\n'))
@@ -433,7 +463,8 @@ def test_cli_init_refuses_a_directory(tmp_path: Path) -> None:
 def test_cli_show_json(tmp_path: Path) -> None:
     path = write(tmp_path, "[nudges]\npause_s = 0.4\n")
     result = CliRunner().invoke(
-        config_app, ["show", "--config", str(path), "--preset", "demo", "--json"])
+        config_app, ["show", "--config", str(path), "--preset", "demo", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == set(KEYS)
@@ -454,9 +485,11 @@ def test_cli_show_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [("[nudges]\npause_s = -1\n", "nudges.pause_s = -1"),
-     ("[nudges\n", "not valid TOML"),
-     ("[nudges]\npause = 1\n", "did you mean 'nudges.pause_s'?")],
+    [
+        ("[nudges]\npause_s = -1\n", "nudges.pause_s = -1"),
+        ("[nudges\n", "not valid TOML"),
+        ("[nudges]\npause = 1\n", "did you mean 'nudges.pause_s'?"),
+    ],
 )
 def test_cli_show_bad_file_is_one_line_exit_2(tmp_path: Path, text: str, needle: str) -> None:
     path = write(tmp_path, text)
@@ -509,8 +542,10 @@ names = st.one_of(
 
 
 @settings(max_examples=400, deadline=None)
-@given(items=st.lists(st.tuples(names, scalars), max_size=6),
-       preset=st.one_of(st.none(), st.sampled_from([*PRESETS, "bogus"])))
+@given(
+    items=st.lists(st.tuples(names, scalars), max_size=6),
+    preset=st.one_of(st.none(), st.sampled_from([*PRESETS, "bogus"])),
+)
 def test_random_configs_give_a_config_or_a_clear_error(
     items: list[tuple[str, Any]], preset: str | None
 ) -> None:
@@ -592,7 +627,9 @@ def test_coach_language_alone_picks_the_speech_language_and_a_multilingual_model
     assert (speech_language(mine), model_name(mine)) == ("de", "small")
     spoken = load_config(write(tmp_path, '[transcribe]\nlanguage = "de"\n')).config
     assert (spoken.coach.language, speech_language(spoken), model_name(spoken)) == (
-        "en", "de", "base"
+        "en",
+        "de",
+        "base",
     )
 
 

@@ -479,6 +479,7 @@ def test_trends_compare_earlier_with_recent_calls_and_judge_them() -> None:
 
 # ----------------------------------------------------------------------------- the command
 
+
 def test_an_empty_history_says_so_in_one_friendly_line() -> None:
     code, out, err = coach("history")
     assert code == 0 and err == ""

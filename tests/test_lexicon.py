@@ -21,7 +21,11 @@ from coach.transcription.word_lists import lexicon, vocabulary, words
 
 def test_words_and_sentences() -> None:
     assert words("So, what's your CRM's migration-timeline?") == [
-        "so", "what's", "your", "crm's", "migration-timeline",
+        "so",
+        "what's",
+        "your",
+        "crm's",
+        "migration-timeline",
     ]
     assert words("Wie viele Nutzer? Äh, zwölf.") == ["wie", "viele", "nutzer", "äh", "zwölf"]
     assert sentences("Okay. What is it? Great!") == ["Okay.", "What is it?", "Great!"]
@@ -155,10 +159,17 @@ def test_acknowledgement_words_confirm_backchannels() -> None:
 
 def test_filler_words() -> None:
     assert filler_words("Um, so, uh, you know, we um did it. I mean, basically yes.", "en") == {
-        "um": 2, "uh": 1, "you know": 1, "i mean": 1, "basically": 1,
+        "um": 2,
+        "uh": 1,
+        "you know": 1,
+        "i mean": 1,
+        "basically": 1,
     }
     assert filler_words("Also äh, das ist ähm sozusagen halt so.", "de") == {
-        "äh": 1, "ähm": 1, "sozusagen": 1, "halt": 1,
+        "äh": 1,
+        "ähm": 1,
+        "sozusagen": 1,
+        "halt": 1,
     }
     assert filler_words("We shipped it on time.", "en") == {}
 

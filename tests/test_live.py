@@ -99,8 +99,11 @@ def test_the_demo_replayed_live_gives_exactly_the_nudges_and_stats_of_analyze(
     assert {e["event"] for e in events[1:-1]} == {"nudge", "cue"}
     due = [(e["t"], e["kind"], e["text"]) for e in events[1:-1] if e["event"] == "nudge"]
     assert due == [(n["t"], n["kind"], n["text"]) for n in reference["nudges"]]
-    final = [(e["t"], e["kind"], e["action"] == "shown") for e in events if e["event"] == "cue"
-             and e["action"] != "held"]
+    final = [
+        (e["t"], e["kind"], e["action"] == "shown")
+        for e in events
+        if e["event"] == "cue" and e["action"] != "held"
+    ]
     assert sorted(final) == [(n["t"], n["kind"], n["shown"]) for n in reference["nudges"]]
     assert {n["kind"] for n in reference["nudges"]} >= {"acknowledge", "deepen", "let_finish"}
     # the same statistics, plus why the call ended
@@ -247,8 +250,13 @@ def test_a_nudge_rings_the_bell_and_sends_a_desktop_notification_without_waiting
     for _ in range(10):
         delivery.deliver("Let them finish")
     assert len(rings) == 10
-    assert spawned[0] == ["/x/notify-send", "--app-name=coach", "--expire-time=8000", "coach",
-                          "Let them finish"]
+    assert spawned[0] == [
+        "/x/notify-send",
+        "--app-name=coach",
+        "--expire-time=8000",
+        "coach",
+        "Let them finish",
+    ]
     assert len(spawned) == 4  # at most MAX_NOTIFIERS in flight; the rest skipped
 
 
@@ -261,9 +269,7 @@ def test_bell_and_notifications_can_be_switched_off() -> None:
     assert spawned == []
 
 
-def test_the_customers_words_go_to_the_panel_and_events_never_to_notifications_or_the_log() -> (
-    None
-):
+def test_the_customers_words_go_to_the_panel_and_events_never_to_notifications_or_the_log() -> None:
     deepen = Nudge(45_000, NudgeKind.DEEPEN, quote="migration timeline")
     fixed = nudge_text("deepen", "en")
     texts = nudge_texts(deepen, "en", LiveConfig())
@@ -439,8 +445,13 @@ class FakeSd:
 
     def query_devices(self, index: int | None = None) -> Any:
         devs = [
-            {"index": i, "name": n, "hostapi": 0, "max_input_channels": 32,
-             "default_samplerate": 44100.0}
+            {
+                "index": i,
+                "name": n,
+                "hostapi": 0,
+                "max_input_channels": 32,
+                "default_samplerate": 44100.0,
+            }
             for i, n in enumerate(self.names)
         ]
         if index is None:
@@ -469,8 +480,13 @@ def capture(sd: Any, clock: FakeClock) -> LiveCapture:
     return cap
 
 
-def step(cap: LiveCapture, sd: FakeSd, clock: FakeClock, mic: float | None, lb: float | None,
-         ) -> list[np.ndarray]:
+def step(
+    cap: LiveCapture,
+    sd: FakeSd,
+    clock: FakeClock,
+    mic: float | None,
+    lb: float | None,
+) -> list[np.ndarray]:
     """20 ms pass; each live stream delivers one block (None: it doesn't)."""
     clock.now += 0.02
     mic_stream, lb_stream = cap.sides[0].stream, cap.sides[1].stream
@@ -612,7 +628,10 @@ def test_the_default_loopback_is_the_default_sinks_monitor(pulse_server: None) -
     sd: Any = FakeSd()
     mic, loopback = devices.choose_devices(sd, "", "")
     assert loopback == DeviceChoice(
-        "loopback", "alsa_output.usb-headset.monitor", 0, "alsa_output.usb-headset.monitor",
+        "loopback",
+        "alsa_output.usb-headset.monitor",
+        0,
+        "alsa_output.usb-headset.monitor",
         "default sink's monitor",
     )
     assert mic.device == 1 and mic.pulse_source is None and "alsa_input.usb-headset" in mic.label
@@ -656,10 +675,14 @@ def test_without_pulseaudio_the_loopback_must_be_named(no_pulse: None) -> None:
     [
         ("Error querying device -1", "no input device found"),
         ("Error querying device 99", "does not exist"),
-        ("Error opening InputStream: Unanticipated host error [PaErrorCode -9999]",
-         "has no source 'coach_mic'"),
-        ("Error starting stream: Illegal combination of I/O devices [PaErrorCode -9993]",
-         "sound server went away"),
+        (
+            "Error opening InputStream: Unanticipated host error [PaErrorCode -9999]",
+            "has no source 'coach_mic'",
+        ),
+        (
+            "Error starting stream: Illegal combination of I/O devices [PaErrorCode -9993]",
+            "sound server went away",
+        ),
     ],
 )
 def test_portaudio_errors_at_open_become_clear_messages(
@@ -695,8 +718,20 @@ def test_coach_demo_replays_the_sample_call_through_the_live_path(tmp_path: Path
     out = tmp_path / "stats.json"
     result = CliRunner().invoke(
         app,
-        ["demo", "--speed", "1000", "--no-panel", "--events", "-", "--duration", "40",
-         "--stats-json", str(out), "--config", str(quiet_config(tmp_path))],
+        [
+            "demo",
+            "--speed",
+            "1000",
+            "--no-panel",
+            "--events",
+            "-",
+            "--duration",
+            "40",
+            "--stats-json",
+            str(out),
+            "--config",
+            str(quiet_config(tmp_path)),
+        ],
     )
     assert result.exit_code == 0, result.output
     events = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
@@ -727,16 +762,29 @@ def test_source_state_defaults_are_empty() -> None:
     assert SourceState() == SourceState((), (), {}, ())
 
 
-@pytest.mark.parametrize(("signum", "reason"), [(signal.SIGTERM, "terminated"),
-                                                (signal.SIGINT, "interrupted"),
-                                                (signal.SIGHUP, "hung up")])
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (signal.SIGHUP, "hung up")],
+)
 def test_sigterm_ctrl_c_and_hangup_end_the_call_with_the_report_and_exit_0(
     tmp_path: Path, signum: int, reason: str
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from coach.cli import main; main()", "demo", "--no-panel",
-         "--events", "-", "--config", str(quiet_config(tmp_path))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from coach.cli import main; main()",
+            "demo",
+            "--no-panel",
+            "--events",
+            "-",
+            "--config",
+            str(quiet_config(tmp_path)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline()) == {"event": "listening"}
@@ -830,8 +878,9 @@ def pulse_capture(
 
     FakeConnection.made = []
     src = PulseInput(clock=clock, connect=FakeConnection)  # type: ignore[arg-type]
-    cap = LiveCapture(mic, loopback, source_input=src, clock=clock, sleep=clock.sleep,
-                      grid_frames=480)
+    cap = LiveCapture(
+        mic, loopback, source_input=src, clock=clock, sleep=clock.sleep, grid_frames=480
+    )
     cap.start()
     return cap, src
 
@@ -877,7 +926,11 @@ def test_native_pulse_capture_sleeps_until_the_audio_the_loop_wants_next() -> No
 
 DEFAULT_MIC = DeviceChoice("mic", "coach_mic", None, None, "default input", follows="source")
 DEFAULT_LOOPBACK = DeviceChoice(
-    "loopback", "coach_spk.monitor", None, "coach_spk.monitor", "default sink's monitor",
+    "loopback",
+    "coach_spk.monitor",
+    None,
+    "coach_spk.monitor",
+    "default sink's monitor",
     follows="sink",
 )
 
@@ -913,7 +966,9 @@ def test_a_default_sink_changed_mid_call_moves_the_loopback_to_its_monitor_once(
     assert len(conn.streams) == 3 and len(cap.notices) == 1
     counters = cap.state().counters["loopback"]
     assert (counters["device"], counters["switches"], counters["reopens"]) == (
-        "coach_headphones.monitor", 1, 0,
+        "coach_headphones.monitor",
+        1,
+        0,
     )
 
 

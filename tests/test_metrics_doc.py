@@ -21,8 +21,15 @@ TEXT = DOC.read_text(encoding="utf-8")
 
 # What only transcription or the command line adds (tests/test_transcribe.py checks them).
 ADDED_KEYS = {
-    "questions", "summaries", "pace_wpm", "filler_words", "transcription", "call_type",
-    "warnings", "backchannel_words", "backchannel_word_counts",
+    "questions",
+    "summaries",
+    "pace_wpm",
+    "filler_words",
+    "transcription",
+    "call_type",
+    "warnings",
+    "backchannel_words",
+    "backchannel_word_counts",
 }
 
 
@@ -39,9 +46,7 @@ def documented_keys() -> set[str]:
 
 def test_every_config_key_is_listed_with_its_default_and_range() -> None:
     rows = re.findall(r"^\| `([a-z_]+\.[a-z_0-9]+)` \| `(.*?)` \| (.*?) \|$", TEXT, re.M)
-    assert rows == [
-        (name, toml_value(spec.default), allowed(spec)) for name, spec in KEYS.items()
-    ]
+    assert rows == [(name, toml_value(spec.default), allowed(spec)) for name, spec in KEYS.items()]
 
 
 def test_every_nudge_kind_has_its_rule() -> None:

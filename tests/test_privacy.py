@@ -656,9 +656,7 @@ def real_speech(tmp_path_factory: pytest.TempPathFactory) -> RealSpeech:
 def files_written(trace: Trace, box: Sandbox, *, besides: Iterable[Path] = ()) -> dict[str, str]:
     """What each file the run wrote (and each file in the sandbox) holds now, as text."""
     skip = {p.resolve() for p in besides}
-    paths = box.files() | {
-        p for p in trace.written if p.is_file() and not p.is_relative_to("/dev")
-    }
+    paths = box.files() | {p for p in trace.written if p.is_file() and not p.is_relative_to("/dev")}
     return {
         str(p): p.read_bytes().decode("utf-8", errors="replace")
         for p in sorted(paths)

@@ -191,8 +191,6 @@ def assert_the_call_was_heard_and_kept(box: LiveSandbox) -> None:
     assert box.history_db.stat().st_size < 256 * 1024
 
 
-
-
 def is_portaudio_probe(path: Path) -> bool:
     """What PortAudio's start-up (sounddevice's import) touches in C, seen only by strace:
     OSS ``/dev/dsp*`` opened write-only to probe for devices (none exist here: the opens

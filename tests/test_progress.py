@@ -62,9 +62,20 @@ def test_coach_analyze_json_shows_the_bar_on_a_terminal_stderr(tmp_path: Path) -
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "120"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coach.cli", "analyze", str(wav), "--json", "--no-transcribe",
-         "--no-history"],
-        stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, env=env,
+        [
+            sys.executable,
+            "-m",
+            "coach.cli",
+            "analyze",
+            str(wav),
+            "--json",
+            "--no-transcribe",
+            "--no-history",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=env,
     )
     os.close(follower)
     seen = b""

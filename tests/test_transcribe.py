@@ -174,7 +174,10 @@ def test_one_endless_segment_is_cut_hard_and_memory_stays_bounded() -> None:
         track.settle(second * 1000)
         pieces += cutter.cut(track)
     assert [(p.start_ms, p.end_ms) for p in pieces] == [
-        (0, 25_000), (25_000, 50_000), (50_000, 75_000), (75_000, 100_000),
+        (0, 25_000),
+        (25_000, 50_000),
+        (50_000, 75_000),
+        (75_000, 100_000),
     ]
     assert not any(p.clipped for p in pieces)
     assert cutter.ring.capacity == 40 * RATE
@@ -323,9 +326,7 @@ def test_deepen_is_heeded_only_by_taking_the_floor_with_a_question() -> None:
 def test_a_recap_restarts_the_summarise_count() -> None:
     base = Config()
     cfg = dataclasses.replace(base, nudges=dataclasses.replace(base.nudges, summarise_every_s=30))
-    call = make_call(
-        120, rep=[(1, 5), (20, 25), (41, 45)], customer=[(6, 19), (26, 40), (46, 110)]
-    )
+    call = make_call(120, rep=[(1, 5), (20, 25), (41, 45)], customer=[(6, 19), (26, 40), (46, 110)])
 
     def recap_at_20(piece: Piece) -> str:
         recap = abs(piece.start_ms - 20_000) <= 100
@@ -342,7 +343,10 @@ def test_a_recap_restarts_the_summarise_count() -> None:
 
 
 def _scripted(
-    cfg: Config, fn: Callable[[Piece], str], *, window_s: float | None = None,
+    cfg: Config,
+    fn: Callable[[Piece], str],
+    *,
+    window_s: float | None = None,
     customer_sample: float | None = None,
 ) -> tuple[CallAnalyzer, ScriptedTranscriber]:
     transcriber = ScriptedTranscriber(fn)
@@ -366,7 +370,8 @@ def test_packing_several_pieces_per_pass_changes_nothing_but_the_passes(
         base, nudges=dataclasses.replace(base.nudges, summarise_every_s=summarise_every_s)
     )
     call = make_call(
-        120, rep=[(1, 5), (20, 25), (41, 45), (112, 114)],
+        120,
+        rep=[(1, 5), (20, 25), (41, 45), (112, 114)],
         customer=[(6, 19), (26, 40), (46, 110)],
     )
 
@@ -379,8 +384,10 @@ def test_packing_several_pieces_per_pass_changes_nothing_but_the_passes(
     one, one_tr = _scripted(cfg, recap_at_20, window_s=0)
     packed, packed_tr = _scripted(cfg, recap_at_20)
     one_stats, packed_stats = feed_all(one, call), feed_all(packed, call)
-    assert packed_tr.passes < one_tr.passes == one_stats["transcription"]["pieces"] - (
-        one_stats["transcription"]["skipped"]
+    assert (
+        packed_tr.passes
+        < one_tr.passes
+        == one_stats["transcription"]["pieces"] - (one_stats["transcription"]["skipped"])
     )
     one_stats["transcription"].pop("passes")
     packed_stats["transcription"].pop("passes")
@@ -439,7 +446,8 @@ def test_live_sheds_pace_then_rep_questions_when_behind_and_says_so_once_each() 
         return script(piece)
 
     call = make_call(
-        200, rep=[(1, 5), (37.5, 41), (100, 104), (170, 174)],
+        200,
+        rep=[(1, 5), (37.5, 41), (100, 104), (170, 174)],
         customer=[(6, 36), (42, 99), (105, 169), (175, 195)],
     )
     transcriber = LiveScripted(record, pending=5)  # always behind
@@ -786,9 +794,7 @@ def test_cli_transcribes_by_default_and_saves_the_transcript_only_when_asked(
     assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
 
 
-def test_real_model_transcript_as_json(
-    real_run: tuple[CallAnalyzer, dict], tmp_path: Path
-) -> None:
+def test_real_model_transcript_as_json(real_run: tuple[CallAnalyzer, dict], tmp_path: Path) -> None:
     analyzer, _ = real_run
     assert analyzer.transcription is not None
     saved = tmp_path / "t.json"
@@ -845,7 +851,6 @@ def test_models_command_lists_models_and_folders(
     assert set(KNOWN_SHA256) == {"tiny.en", "base"}
     # which model is the default, and why
     assert "tiny.en for English" in result.output and "base for German" in result.output
-
 
 
 # Five rep questions, each opening its utterance with the word that makes it a
@@ -918,21 +923,35 @@ def test_real_model_keeps_the_first_word_of_every_question(real_model: Path) -> 
 # backchannel, a recap). Lines that espeak-ng's German voices say clearly enough
 # for whisper base; it still hears the recap's "Sie" as "mich".
 DE_SCRIPT: list[tuple[str, float, str]] = [
-    ("rep", 0.5, "Guten Tag, danke für Ihre Zeit. "
-     "Was sind Ihre wichtigsten Ziele für dieses Quartal?"),
+    (
+        "rep",
+        0.5,
+        "Guten Tag, danke für Ihre Zeit. Was sind Ihre wichtigsten Ziele für dieses Quartal?",
+    ),
     ("customer", 1.0, "Wir wollen alle Kundendaten vor dem Sommer an einem Ort haben."),
     ("rep", 1.0, "Wie groß ist Ihr Team?"),
-    ("customer", 1.0, "Nun, es war ein schwieriges Jahr für uns. Wir ziehen jeden "
-     "Kundendatensatz aus unserem alten System um, und der Zeitplan der Migration ist "
-     "extrem knapp."),
-    ("customer", 0.5, "Unser Vorstand erwartet, dass das ganze Projekt vor dem Sommer fertig "
-     "ist. Ehrlich gesagt macht mir der Zeitplan mehr Sorgen als das Budget."),
+    (
+        "customer",
+        1.0,
+        "Nun, es war ein schwieriges Jahr für uns. Wir ziehen jeden "
+        "Kundendatensatz aus unserem alten System um, und der Zeitplan der Migration ist "
+        "extrem knapp.",
+    ),
+    (
+        "customer",
+        0.5,
+        "Unser Vorstand erwartet, dass das ganze Projekt vor dem Sommer fertig "
+        "ist. Ehrlich gesagt macht mir der Zeitplan mehr Sorgen als das Budget.",
+    ),
     ("backchannel", -3.0, "Ja."),
-    ("customer", 0.5, "Unsere Ingenieure sind schon ausgelastet, und die Anbieter ändern "
-     "ständig ihre Pläne. Wenn der Zeitplan wieder rutscht, verlieren wir den Vertrag mit "
-     "unserem größten Partner."),
-    ("customer", 0.5, "Außerdem müssen wir jeden Vertriebsleiter vor der Hochsaison neu "
-     "schulen."),
+    (
+        "customer",
+        0.5,
+        "Unsere Ingenieure sind schon ausgelastet, und die Anbieter ändern "
+        "ständig ihre Pläne. Wenn der Zeitplan wieder rutscht, verlieren wir den Vertrag mit "
+        "unserem größten Partner.",
+    ),
+    ("customer", 0.5, "Außerdem müssen wir jeden Vertriebsleiter vor der Hochsaison neu schulen."),
     ("rep", 2.5, "Wenn ich Sie richtig verstehe, ist der Zeitplan das Problem."),
     ("rep", 1.2, "Warum ist das gerade jetzt wichtig?"),
     ("customer", 1.0, "Der Partner braucht das neue System bis Juni."),

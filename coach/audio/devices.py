@@ -271,9 +271,7 @@ def choose(
     return DeviceChoice(role, monitor, pulse.index, monitor, "default sink's monitor")
 
 
-def choose_pulse(
-    role: str, spec: str, why: str, sources: list[str]
-) -> DeviceChoice | None:
+def choose_pulse(role: str, spec: str, why: str, sources: list[str]) -> DeviceChoice | None:
     """One side as a PulseAudio source for the native API (coach/audio/pulse.py), or None.
 
     ``""`` is the server's default source for the mic (followed if the user
@@ -325,9 +323,7 @@ def choose_devices(
     )
 
 
-def no_device_error(
-    role: str, devices: list[InputDevice], sources: list[str] | None
-) -> CoachError:
+def no_device_error(role: str, devices: list[InputDevice], sources: list[str] | None) -> CoachError:
     return CoachError(
         f"no input device found for the {role} ({_listing(devices, sources)}): is a sound "
         f"server running and a microphone connected? {HOW_TO_PICK}"

@@ -58,16 +58,17 @@ def init(
     if target.is_dir():
         _fail(f"{target} is a directory; give a file path such as {target / 'config.toml'}")
     if target.exists() and not force:
-        _fail(f"{target} already exists; add --force to overwrite it, or --path to write "
-              "elsewhere")
+        _fail(f"{target} already exists; add --force to overwrite it, or --path to write elsewhere")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(target, render_config_toml())
     except OSError as exc:
         _fail(f"cannot write {target}: {exc.strerror or exc}")
     typer.echo(f"Wrote {target}")
-    typer.echo("Every key is commented out at its default; uncomment a line to change it, "
-               "then check with `coach config show`.")
+    typer.echo(
+        "Every key is commented out at its default; uncomment a line to change it, "
+        "then check with `coach config show`."
+    )
 
 
 @config_app.command()
@@ -91,8 +92,9 @@ def show(
         _fail(exc)
     values = config_values(loaded.config)
     if as_json:
-        payload = {name: {"value": value, "source": loaded.sources[name]}
-                   for name, value in values.items()}
+        payload = {
+            name: {"value": value, "source": loaded.sources[name]} for name, value in values.items()
+        }
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
 
@@ -100,15 +102,19 @@ def show(
     if loaded.path is not None:
         console.print(f"config file: {loaded.path}", markup=False)
     else:
-        console.print(f"config file: none ({default_config_path()} does not exist; "
-                      "`coach config init` writes it)", markup=False)
+        console.print(
+            f"config file: none ({default_config_path()} does not exist; "
+            "`coach config init` writes it)",
+            markup=False,
+        )
     if loaded.preset:
         console.print(f"preset: {loaded.preset} ({PRESETS[loaded.preset].why})", markup=False)
     table = Table("key", "value", "source", box=None, pad_edge=False)
     for name, value in values.items():
         source = loaded.sources[name]
-        table.add_row(name, toml_value(value), source,
-                      style=None if source == "default" else "bold")
+        table.add_row(
+            name, toml_value(value), source, style=None if source == "default" else "bold"
+        )
     console.print(table)
 
 
@@ -120,5 +126,6 @@ def path_cmd() -> None:
     if target.is_file():
         typer.echo("(exists)", err=True)
     else:
-        typer.echo("(does not exist yet: the defaults apply; `coach config init` writes it)",
-                   err=True)
+        typer.echo(
+            "(does not exist yet: the defaults apply; `coach config init` writes it)", err=True
+        )

@@ -262,7 +262,9 @@ def history_json(rows: Sequence[CallRow], total: int, path: Path) -> dict[str, A
 
 
 _UNIT_FMT: dict[str, Callable[[float], str]] = {
-    "%": _pct, "s": lambda v: _dur(v) if v >= 10 else _secs(v), "": lambda v: f"{v:g}",
+    "%": _pct,
+    "s": lambda v: _dur(v) if v >= 10 else _secs(v),
+    "": lambda v: f"{v:g}",
 }
 
 
@@ -277,7 +279,7 @@ def baseline_view(
     the most improved figure (``calls`` oldest first, ``ids`` their call numbers)."""
     last = len(calls) - 1
     cmp = coaching.compare(calls, last, n)
-    same = [c for c in calls if coaching.call_type(c) == cmp["call_type"]][-(n + 1):]
+    same = [c for c in calls if coaching.call_type(c) == cmp["call_type"]][-(n + 1) :]
     title = Text.assemble(
         ("Your last call against your baseline", "bold"),
         f" · {cmp['call_type']} calls: the median of the {cmp['baseline_calls']} before it",
@@ -307,10 +309,12 @@ def baseline_view(
         lines.append(Text(f"Best call: #{ids[best]} (the best on average over these figures)."))
     if improved is not None:
         m = next(x for x in coaching.METRICS if x.key == improved["key"])
-        lines.append(Text(
-            f"Most improved: {m.label.lower()}, {_fmt_metric(m, improved['earlier'])} → "
-            f"{_fmt_metric(m, improved['recent'])} (median of your earlier vs recent calls)."
-        ))
+        lines.append(
+            Text(
+                f"Most improved: {m.label.lower()}, {_fmt_metric(m, improved['earlier'])} → "
+                f"{_fmt_metric(m, improved['recent'])} (median of your earlier vs recent calls)."
+            )
+        )
     return Group(*lines), data
 
 
@@ -320,11 +324,14 @@ def effect_view(result: dict[str, Any]) -> Group:
         f" · {result['coached']} coached, {result['silent']} silent calls",
     )
     if not result["enough"]:
-        return Group(head, Text(
-            f"Not enough calls yet: at least {result['min_each']} coached and "
-            f"{result['min_each']} silent calls are needed (set coach.control_every to make "
-            "one call in K a silent one)."
-        ))
+        return Group(
+            head,
+            Text(
+                f"Not enough calls yet: at least {result['min_each']} coached and "
+                f"{result['min_each']} silent calls are needed (set coach.control_every to make "
+                "one call in K a silent one)."
+            ),
+        )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in ("Figure", "Coached", "Silent", "Difference", "95 % interval"):
         table.add_column(name, justify="left" if name == "Figure" else "right", no_wrap=True)
@@ -342,7 +349,12 @@ def effect_view(result: dict[str, Any]) -> Group:
             fmt(row["difference"]),
             f"{fmt(lo)} to {fmt(hi)}",
         )
-    return Group(head, table, Text(
-        "Difference: coached minus silent calls; an interval that spans 0 shows no clear "
-        "effect (Welch's t, 95 %).", "dim"))
-
+    return Group(
+        head,
+        table,
+        Text(
+            "Difference: coached minus silent calls; an interval that spans 0 shows no clear "
+            "effect (Welch's t, 95 %).",
+            "dim",
+        ),
+    )

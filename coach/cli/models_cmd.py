@@ -16,7 +16,7 @@ from coach.cli.common import user_errors
 from coach.config import load_config, model_name, speech_language
 
 DEFAULTS_WHY = (
-    "Defaults (transcribe.model = \"\"): tiny.en for English -- on espeak test calls as "
+    'Defaults (transcribe.model = ""): tiny.en for English -- on espeak test calls as '
     "few word errors as base (9.8 % vs 10.2 %) and the same questions, at half the CPU; "
     "base for German and other languages (tiny.en knows only English)."
 )

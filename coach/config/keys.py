@@ -74,8 +74,14 @@ def key(
 ) -> _V:
     """A config key: a dataclass field with its default and its rule as metadata."""
     rule = KeyRule(
-        why=why, source=source if isinstance(source, tuple) else (source,), min=min, max=max,
-        min_open=min_open, choices=choices, unit=unit, pattern=pattern,
+        why=why,
+        source=source if isinstance(source, tuple) else (source,),
+        min=min,
+        max=max,
+        min_open=min_open,
+        choices=choices,
+        unit=unit,
+        pattern=pattern,
         pattern_help=pattern_help,
     )
     return field(default=default, metadata={KEY_META: rule})

@@ -59,28 +59,37 @@ def default_config_path() -> Path:
 def _read_toml(path: Path, explicit: bool) -> dict[str, Any] | None:
     """Parse the file; None when the default file does not exist."""
     if path.is_dir():
-        raise err(f"{path} is a directory, not a config file; give the path of a .toml file "
-                   "(`coach config init --path FILE` writes one)")
+        raise err(
+            f"{path} is a directory, not a config file; give the path of a .toml file "
+            "(`coach config init --path FILE` writes one)"
+        )
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         if not explicit:
             return None
-        raise err(f"config file {path} not found; check the path, or create it with "
-                   f"`coach config init --path {path}`") from None
+        raise err(
+            f"config file {path} not found; check the path, or create it with "
+            f"`coach config init --path {path}`"
+        ) from None
     except OSError as exc:
-        raise err(f"cannot read config file {path}: {exc.strerror or exc}; check its "
-                   "permissions") from None
+        raise err(
+            f"cannot read config file {path}: {exc.strerror or exc}; check its permissions"
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise err(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); save it as "
-                   "UTF-8 or rewrite it with `coach config init --force`") from None
+        raise err(
+            f"{path}: not UTF-8 text (bad byte at offset {exc.start}); save it as "
+            "UTF-8 or rewrite it with `coach config init --force`"
+        ) from None
     try:
         return tomllib.loads(text)
     except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
-        raise err(f"{path}: not valid TOML: {exc}; fix that line (strings need double "
-                   "quotes, each key = value on its own line)") from None
+        raise err(
+            f"{path}: not valid TOML: {exc}; fix that line (strings need double "
+            "quotes, each key = value on its own line)"
+        ) from None
 
 
 def config_from_data(
@@ -97,8 +106,10 @@ def config_from_data(
     chosen = preset or str(file_values.get("coach.preset", "")) or None
     if chosen is not None and chosen not in PRESETS:
         names = list(PRESETS)
-        raise err(f"unknown preset {show(chosen)}{did_you_mean(chosen, names)}; the presets "
-                   f"are {', '.join(names)}")
+        raise err(
+            f"unknown preset {show(chosen)}{did_you_mean(chosen, names)}; the presets "
+            f"are {', '.join(names)}"
+        )
 
     values: dict[str, Value] = {name: spec.default for name, spec in KEYS.items()}
     sources = {name: "default" for name in KEYS}
@@ -150,4 +161,3 @@ def override(loaded: LoadedConfig, values: Mapping[str, object], source: str) ->
         sources[name] = source
     cross_check(current, sources)
     return dataclasses.replace(loaded, config=build_config(current), sources=sources)
-

@@ -19,15 +19,18 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "discovery": Preset(
-        "discovery", {"nudges.talk_ratio_max": 0.55},
+        "discovery",
+        {"nudges.talk_ratio_max": 0.55},
         "let the customer talk: Gong's best-converting calls had reps at 43 % of the talk",
     ),
     "demo": Preset(
-        "demo", {"nudges.talk_ratio_max": 0.70},
+        "demo",
+        {"nudges.talk_ratio_max": 0.70},
         "a demo is the rep's show, but conversion still falls as reps pass ~70 %",
     ),
     "cold-call": Preset(
-        "cold-call", {"nudges.talk_ratio_max": 0.65},
+        "cold-call",
+        {"nudges.talk_ratio_max": 0.65},
         "Gong: successful cold calls had reps at 55 % of the talk; alert at 65 %",
     ),
 }

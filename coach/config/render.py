@@ -46,8 +46,15 @@ def render_config_toml(config: Config | None = None, *, all_active: bool = False
             if spec.section != table:
                 continue
             lines.append("")
-            lines.extend(textwrap.wrap(spec.why, width=86, initial_indent="# ",
-                                       subsequent_indent="# ", break_on_hyphens=False))
+            lines.extend(
+                textwrap.wrap(
+                    spec.why,
+                    width=86,
+                    initial_indent="# ",
+                    subsequent_indent="# ",
+                    break_on_hyphens=False,
+                )
+            )
             lines.append(f"# Allowed: {allowed(spec)}. Default: {toml_value(spec.default)}.")
             value = values[name]
             live = all_active or value != baseline[name]

@@ -32,12 +32,24 @@ class _Rule:
 
 
 _RULES: tuple[_Rule, ...] = (
-    _Rule("turns.utterance_gap_s", "turns.floor_gap_s", False,
-          "otherwise a side would lose the floor in the middle of its own utterance"),
-    _Rule("turns.backchannel_max_s", "nudges.acknowledge_after_s", True,
-          "a backchannel resets the acknowledge count, so it must be shorter than that count"),
-    _Rule("nudges.pause_s", "nudges.max_wait_s", False,
-          "the acknowledge nudge waits at most max_wait_s for a pause of pause_s"),
+    _Rule(
+        "turns.utterance_gap_s",
+        "turns.floor_gap_s",
+        False,
+        "otherwise a side would lose the floor in the middle of its own utterance",
+    ),
+    _Rule(
+        "turns.backchannel_max_s",
+        "nudges.acknowledge_after_s",
+        True,
+        "a backchannel resets the acknowledge count, so it must be shorter than that count",
+    ),
+    _Rule(
+        "nudges.pause_s",
+        "nudges.max_wait_s",
+        False,
+        "the acknowledge nudge waits at most max_wait_s for a pause of pause_s",
+    ),
 )
 
 
@@ -49,16 +61,20 @@ def cross_check(values: Mapping[str, Value], sources: Mapping[str, str]) -> None
         low, high = float(values[rule.low]), float(values[rule.high])
         if low > high or (rule.strict and low == high):
             relation = "less than" if rule.strict else "at most"
-            raise err(f"contradictory settings: {where(rule.low)} must be {relation} "
-                       f"{where(rule.high)}, because {rule.why}; change one of them")
+            raise err(
+                f"contradictory settings: {where(rule.low)} must be {relation} "
+                f"{where(rule.high)}, because {rule.why}; change one of them"
+            )
     language = _speech_language(values)
     model = _model_name(str(values["transcribe.model"]), language)
     if values["transcribe.enabled"] and Path(model).name.endswith(".en") and language != "en":
         lang_key = "transcribe.language" if values["transcribe.language"] else "coach.language"
-        raise err(f"contradictory settings: {where(lang_key)} needs a "
-                   f"multilingual model, but {where('transcribe.model')} is English-only; "
-                   'set transcribe.model to e.g. "base" (or "" for the default) or '
-                   'transcribe.language = "en"')
+        raise err(
+            f"contradictory settings: {where(lang_key)} needs a "
+            f"multilingual model, but {where('transcribe.model')} is English-only; "
+            'set transcribe.model to e.g. "base" (or "" for the default) or '
+            'transcribe.language = "en"'
+        )
 
 
 def _speech_language(values: Mapping[str, Value]) -> str:
@@ -90,4 +106,3 @@ def check_config(config: Config) -> None:
         except Invalid as bad:
             raise err(f"{name} = {show(value)} {bad}") from None
     cross_check(values, {name: "code" for name in values})
-

@@ -25,8 +25,15 @@ def toml_value(value: Value) -> str:
 
 
 def toml_str(text: str) -> str:
-    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-               "\f": "\\f", "\r": "\\r"}
+    escapes = {
+        '"': '\\"',
+        "\\": "\\\\",
+        "\b": "\\b",
+        "\t": "\\t",
+        "\n": "\\n",
+        "\f": "\\f",
+        "\r": "\\r",
+    }
     out = []
     for ch in text:
         if ch in escapes:
@@ -53,8 +60,11 @@ def show(value: object) -> str:
     if isinstance(value, list):
         return _clip("[" + ", ".join(show(v) for v in value[:5]) + "]")
     if isinstance(value, dict):
-        return _clip("{" + ", ".join(f"{key_text(str(k))} = {show(v)}" for k, v in
-                                     list(value.items())[:5]) + "}")
+        return _clip(
+            "{"
+            + ", ".join(f"{key_text(str(k))} = {show(v)}" for k, v in list(value.items())[:5])
+            + "}"
+        )
     return _clip(repr(value))
 
 
@@ -86,4 +96,3 @@ def noun(value: object) -> str:
 
 def num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
-

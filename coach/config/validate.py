@@ -63,8 +63,10 @@ def coerce(spec: KeySpec, value: object) -> Value:
     example = f"e.g. {spec.key} = {toml_value(spec.default)}"
     if spec.kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Invalid(f"is {noun(value)}, but it must be {allowed(spec)}; "
-                           f"{_unquote_hint(spec, value) or example}")
+            raise Invalid(
+                f"is {noun(value)}, but it must be {allowed(spec)}; "
+                f"{_unquote_hint(spec, value) or example}"
+            )
         try:
             number = float(value)
         except OverflowError:
@@ -73,13 +75,14 @@ def coerce(spec: KeySpec, value: object) -> Value:
             raise Invalid(f"is not a finite number: it must be {allowed(spec)}; {example}")
     elif spec.kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise Invalid(f"is {noun(value)}, but it must be {allowed(spec)}; "
-                           f"{_unquote_hint(spec, value) or example}")
+            raise Invalid(
+                f"is {noun(value)}, but it must be {allowed(spec)}; "
+                f"{_unquote_hint(spec, value) or example}"
+            )
         number = value
     elif spec.kind is bool:
         if not isinstance(value, bool):
-            raise Invalid(f"is {noun(value)}, but it must be true or false (no quotes); "
-                           f"{example}")
+            raise Invalid(f"is {noun(value)}, but it must be true or false (no quotes); {example}")
         return value
     else:
         if not isinstance(value, str):
@@ -99,12 +102,13 @@ def coerce(spec: KeySpec, value: object) -> Value:
 
     if spec.choices and number not in spec.choices:
         raise Invalid(f"is not allowed: it must be {allowed(spec)}; {example}")
-    too_low = spec.min is not None and (
-        number <= spec.min if spec.min_open else number < spec.min)
+    too_low = spec.min is not None and (number <= spec.min if spec.min_open else number < spec.min)
     too_high = spec.max is not None and number > spec.max
     if too_low or too_high:
-        raise Invalid(f"is out of range: it must be {allowed(spec)}; change it, or delete "
-                       f"the line to use the default ({toml_value(spec.default)})")
+        raise Invalid(
+            f"is out of range: it must be {allowed(spec)}; change it, or delete "
+            f"the line to use the default ({toml_value(spec.default)})"
+        )
     return float(number) if spec.kind is float else int(number)
 
 
@@ -130,24 +134,35 @@ def parse_data(data: Mapping[str, object], origin: str) -> dict[str, Value]:
         if table not in TABLES:
             if not isinstance(content, dict):
                 homes = [name for name, spec in KEYS.items() if spec.key == table]
-                where = (f"put it under [{KEYS[homes[0]].section}] (as '{homes[0]}')" if homes
-                         else f"keys belong in one of the tables {', '.join(tables)}")
-                raise err(f"{origin}: top-level key {key_text(table)} = {show(content)} is not "
-                           f"allowed: {where}")
+                where = (
+                    f"put it under [{KEYS[homes[0]].section}] (as '{homes[0]}')"
+                    if homes
+                    else f"keys belong in one of the tables {', '.join(tables)}"
+                )
+                raise err(
+                    f"{origin}: top-level key {key_text(table)} = {show(content)} is not "
+                    f"allowed: {where}"
+                )
             close = difflib.get_close_matches(table, tables, n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""
-            raise err(f"{origin}: unknown table [{key_text(table)}]{hint}; the tables are "
-                       f"{', '.join(tables)}: fix its name or delete it")
+            raise err(
+                f"{origin}: unknown table [{key_text(table)}]{hint}; the tables are "
+                f"{', '.join(tables)}: fix its name or delete it"
+            )
         if not isinstance(content, dict):
-            raise err(f"{origin}: {table} = {show(content)} must be a table: write [{table}] "
-                       f"on its own line with its keys below it")
+            raise err(
+                f"{origin}: {table} = {show(content)} must be a table: write [{table}] "
+                f"on its own line with its keys below it"
+            )
         for key, value in content.items():
             key = str(key)
             name = f"{table}.{key}"
             spec = KEYS.get(name)
             if spec is None:
-                raise err(f"{origin}: unknown key {key_text(name)}{_suggest(table, key)}: fix the "
-                           "name or delete it (`coach config show` lists every key)")
+                raise err(
+                    f"{origin}: unknown key {key_text(name)}{_suggest(table, key)}: fix the "
+                    "name or delete it (`coach config show` lists every key)"
+                )
             try:
                 values[name] = coerce(spec, value)
             except Invalid as bad:
@@ -168,4 +183,3 @@ def _suggest(table: str, key: str) -> str:
         return ""
     name = next(n for n, spec in KEYS.items() if spec.key == match[0])
     return f" (did you mean '{name}'?)"
-

@@ -43,7 +43,6 @@ WINDOW_MS = 600_000
 """The budget counts shown nudges over 10 minutes of call."""
 
 
-
 @dataclass(frozen=True)
 class BudgetParams:
     """The nudge budget's settings, in audio milliseconds: cooldown, cap and holds."""
@@ -212,7 +211,8 @@ class NudgeBudget:
         fade = p.fade_every.get(n.kind, 1)
         # passed the budget: shown, held, or held and then dropped
         passed = [
-            e for e in self._decided[:-1]
+            e
+            for e in self._decided[:-1]
             if e.kind == n.kind and e.hidden in (None, "stale", "ended")
         ]
         last_passed = passed[-1] if passed else None

@@ -101,7 +101,9 @@ class CallAnalyzer:
             from coach.transcription.stage import TranscriptionStage
 
             self.transcription = TranscriptionStage(
-                transcriber, speech_language(config), log,
+                transcriber,
+                speech_language(config),
+                log,
                 shed=config.transcribe.live_work if transcriber.live else "all",
                 max_wait_s=config.transcribe.max_wait_s,
             )

@@ -24,7 +24,14 @@ from typing import Any
 from coach.core.nudge_text import KINDS, nudge_text
 
 HIDDEN_REASONS = (
-    "control", "faded", "baseline", "cooldown", "unheeded", "budget", "stale", "ended"
+    "control",
+    "faded",
+    "baseline",
+    "cooldown",
+    "unheeded",
+    "budget",
+    "stale",
+    "ended",
 )
 """The nudge budget's reasons for not showing a nudge (coach/core/budget.py): fixed labels."""
 

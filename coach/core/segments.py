@@ -191,4 +191,3 @@ class SideTrack:
         for s, e in zip(self.starts, self.ends, strict=True):
             out.append((s, self.settled_ms if e is None else e))
         return out
-

@@ -102,7 +102,10 @@ def _nudges(
         n.text = n.text or nudge_text(n.kind, language, n.quote)
         per_kind.setdefault(n.kind.value, []).append(n.heeded)
         entry: dict[str, Any] = {
-            "t": _s(n.t_ms), "kind": n.kind.value, "text": n.text, "heeded": n.heeded
+            "t": _s(n.t_ms),
+            "kind": n.kind.value,
+            "text": n.text,
+            "heeded": n.heeded,
         }
         if n.shown is not None:  # the budget's verdict (coach/core/budget.py)
             entry["shown"] = n.shown

@@ -112,8 +112,9 @@ def compare(calls: Sequence[Mapping[str, Any]], index: int, n: int) -> dict[str,
         verdict = None
         if v is not None and b is not None:
             g, gb = m.goodness(v), m.goodness(b)
-            verdict = "same" if math.isclose(g, gb, abs_tol=1e-9) else (
-                "better" if g > gb else "worse")
+            verdict = (
+                "same" if math.isclose(g, gb, abs_tol=1e-9) else ("better" if g > gb else "worse")
+            )
         rows.append({"key": m.key, "value": v, "baseline": b, "verdict": verdict})
     return {"call_type": call_type(calls[index]), "baseline_calls": len(before), "figures": rows}
 
@@ -162,7 +163,11 @@ def most_improved(calls: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
 
 
 def fade_every(
-    calls: Sequence[Mapping[str, Any]], *, recent: int, heed_rate: float, every: int,
+    calls: Sequence[Mapping[str, Any]],
+    *,
+    recent: int,
+    heed_rate: float,
+    every: int,
     min_shown: int = 5,
 ) -> dict[str, int]:
     """Kinds the rep heeds reliably in the last ``recent`` calls: those with at least
@@ -181,7 +186,8 @@ def fade_every(
                 pair[0] += heeded
                 pair[1] += 1
     return {
-        kind: every for kind, (h, total) in counts.items()
+        kind: every
+        for kind, (h, total) in counts.items()
         if total >= min_shown and h / total >= heed_rate
     }
 
@@ -225,16 +231,25 @@ def effect(calls: Sequence[Mapping[str, Any]], min_each: int) -> dict[str, Any]:
     ``enough`` is False below ``min_each`` calls on either side."""
     on = [c for c in calls if coached(c) is True]
     off = [c for c in calls if coached(c) is False]
-    out: dict[str, Any] = {"coached": len(on), "silent": len(off), "min_each": min_each,
-                           "enough": False, "figures": []}
+    out: dict[str, Any] = {
+        "coached": len(on),
+        "silent": len(off),
+        "min_each": min_each,
+        "enough": False,
+        "figures": [],
+    }
     for key in EFFECT_METRICS:
         a = [v for c in on if (v := figures(c)[key]) is not None]
         b = [v for c in off if (v := figures(c)[key]) is not None]
         row: dict[str, Any] = {"key": key, "coached_n": len(a), "silent_n": len(b)}
         if len(a) >= max(2, min_each) and len(b) >= max(2, min_each):
             diff, lo, hi = welch(a, b)
-            row.update(coached_mean=statistics.fmean(a), silent_mean=statistics.fmean(b),
-                       difference=diff, ci95=[lo, hi])
+            row.update(
+                coached_mean=statistics.fmean(a),
+                silent_mean=statistics.fmean(b),
+                difference=diff,
+                ci95=[lo, hi],
+            )
             out["enough"] = True
         out["figures"].append(row)
     return out
@@ -260,8 +275,7 @@ def plan_call(config: Config, history: Sequence[Mapping[str, Any]]) -> CallCoach
     live_calls = sum(1 for c in history if coached(c) is not None)  # not offline analyses
     silent = control_call(live_calls, config.coach.control_every)
     n = config.nudges
-    fades = fade_every(history, recent=n.fade_calls, heed_rate=n.fade_heed_rate,
-                       every=n.fade_every)
+    fades = fade_every(history, recent=n.fade_calls, heed_rate=n.fade_heed_rate, every=n.fade_every)
     base = talk_ratio_baseline(history, kind, config.history.baseline_calls)
     floor = None if base is None else base + n.talk_ratio_band
     budget = BudgetParams.from_config(

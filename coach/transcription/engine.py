@@ -57,9 +57,7 @@ class WhisperEngine:
         # One deterministic pass (temperature 0): the same call gives the same
         # transcript. Whisper's temperature fallback re-decodes doubtful pieces by
         # random sampling -- different text from run to run, and up to 6x the time.
-        self.temperature: list[float] = (
-            [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
-        )
+        self.temperature: list[float] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         self.model = FittedWhisper(
             str(path), device="cpu", compute_type="int8", cpu_threads=threads
         )

@@ -38,7 +38,6 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s and s.strip()]
 
 
-
 # ---------------------------------------------------------------------------- matching
 
 
@@ -218,11 +217,7 @@ def key_phrase(text: str, language: str = "en", max_words: int = 3) -> str | Non
                     continue
                 occurrences[key] += 1
                 surface_words = [s for _, s, _ in gram]
-                if (
-                    lex.lowercase_first
-                    and gram[0][2]
-                    and not surface_words[0].isupper()
-                ):
+                if lex.lowercase_first and gram[0][2] and not surface_words[0].isupper():
                     surface_words[0] = surface_words[0][:1].lower() + surface_words[0][1:]
                 position += 1
                 prev = last.get(key)

@@ -184,9 +184,11 @@ class TranscriptionStage:
 
     def _trim_held(self) -> None:
         """Hold at most the story's last ``STORY_HOLD_S`` of audio (bounded memory)."""
-        while len(self._held) > 1 and packing.packed_seconds(
-            [packing.seconds(p.audio) for p in self._held]
-        ) > STORY_HOLD_S:
+        while (
+            len(self._held) > 1
+            and packing.packed_seconds([packing.seconds(p.audio) for p in self._held])
+            > STORY_HOLD_S
+        ):
             self._sample(self._held.pop(0))
 
     def _release_stories(self, timeline: Timeline) -> None:
@@ -362,13 +364,17 @@ class TranscriptionStage:
             self._take(self.transcriber.poll())
         nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
 
-
     # -- statistics and the transcript ---------------------------------------------
     def enrich(self, stats: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
         """Add what transcripts tell to a ``coach.stats/1`` object (in place; returned)."""
         return utterance_text.enrich(
-            stats, timeline, self.utterances, self.pieces_done, self.pieces_cut,
-            self.transcriber, self.language,
+            stats,
+            timeline,
+            self.utterances,
+            self.pieces_done,
+            self.pieces_cut,
+            self.transcriber,
+            self.language,
         )
 
     def transcript(self) -> list[dict[str, Any]]:
@@ -382,4 +388,3 @@ class TranscriptionStage:
 
 def _with_seq(piece: Piece, seq: int) -> Piece:
     return replace(piece, seq=seq)
-

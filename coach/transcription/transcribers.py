@@ -33,6 +33,7 @@ from coach.transcription.utterance_audio import Piece
 LIVE_QUEUE_MAX = 6
 """Packs waiting in live mode before the oldest is dropped (~6 passes of backlog)."""
 
+
 @dataclass(frozen=True)
 class PieceResult:
     """The transcript of one piece (empty and ``dropped`` when it was not transcribed)."""
@@ -58,8 +59,13 @@ class PieceResult:
     @classmethod
     def of(cls, piece: Piece, **kw: Any) -> PieceResult:
         return cls(
-            piece.side, piece.utt_start_ms, piece.start_ms, piece.end_ms, piece.speech_ms,
-            piece.seq, **kw,
+            piece.side,
+            piece.utt_start_ms,
+            piece.start_ms,
+            piece.end_ms,
+            piece.speech_ms,
+            piece.seq,
+            **kw,
         )
 
     @property
@@ -94,8 +100,13 @@ def _run_pack(engine: Engine, pieces: list[Piece], submitted: float) -> list[Pie
     total = sum(len(p.audio) for p in pieces) or 1
     return [
         PieceResult.of(
-            p, text=text, dropped=error is not None, error=error, submitted_at=submitted,
-            done_at=t1, compute_s=(t1 - t0) * len(p.audio) / total,
+            p,
+            text=text,
+            dropped=error is not None,
+            error=error,
+            submitted_at=submitted,
+            done_at=t1,
+            compute_s=(t1 - t0) * len(p.audio) / total,
         )
         for p, text in zip(pieces, texts, strict=True)
     ]

@@ -146,9 +146,7 @@ class UtteranceCutter:
         clipped = len(audio) < (b - a) * _PER_MS
         self.cut_ms = end
         self._pieces_per_utt[utt] = self._pieces_per_utt.get(utt, 0) + 1
-        return Piece(
-            self.side, utt, start, end, track.talk_in(start, end), audio, clipped=clipped
-        )
+        return Piece(self.side, utt, start, end, track.talk_in(start, end), audio, clipped=clipped)
 
     def cut(self, track: SideTrack) -> list[Piece]:
         """The pieces that can be cut now (call after each update of ``track``)."""

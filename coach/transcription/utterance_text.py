@@ -113,7 +113,9 @@ def _what_was_transcribed(
         "passes": transcriber.passes,
         "customer_speech_transcribed": round(
             sum(r.speech_ms for r in customer if r.transcribed) / customer_ms, 3
-        ) if customer_ms else None,
+        )
+        if customer_ms
+        else None,
         "real_time_factor": round(compute / audio_s, 3) if audio_s else None,
     }
 
@@ -185,14 +187,19 @@ def transcript(utterances: Iterable[UtteranceText]) -> list[dict[str, Any]]:
         for u in utts
     ]
 
+
 def write_transcript(lines: list[dict[str, Any]], path: Path) -> None:
     """Write the transcript the user asked for: JSON for ``*.json``, else plain text."""
     try:
         if path.suffix.lower() == ".json":
-            body = json.dumps(
-                {"schema": "coach.transcript/1", "utterances": lines},
-                ensure_ascii=False, indent=1,
-            ) + "\n"
+            body = (
+                json.dumps(
+                    {"schema": "coach.transcript/1", "utterances": lines},
+                    ensure_ascii=False,
+                    indent=1,
+                )
+                + "\n"
+            )
         else:
             body = "".join(
                 f"[{_clock(u['start'])} – {_clock(u['end'])}] {u['side']}: {u['text']}\n"

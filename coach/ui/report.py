@@ -268,8 +268,6 @@ def _word_rows(tab: _FigureRows, stats: dict[str, Any]) -> None:
         tab.add_row("Filler words", str(len(fillers)), "")
 
 
-
-
 # --------------------------------------------------------------------------- report
 
 

@@ -91,9 +91,7 @@ class Event:
     data: dict[str, Any]
 
 
-def start_args(
-    duration_s: float, stats_path: Path, config: Path, panel: bool = False
-) -> list[str]:
+def start_args(duration_s: float, stats_path: Path, config: Path, panel: bool = False) -> list[str]:
     """``coach start``'s flags for a measured call: NDJSON events on stdout, no
     panel (unless asked: then it is drawn on stderr's terminal), the statistics
     written to ``stats_path``."""
@@ -142,8 +140,13 @@ class Daemon:
             env = {**env, "TERM": "xterm-256color"}
         self.proc = subprocess.Popen(
             # kept out of history; VAD only unless asked for the default configuration
-            [*COACH, "start", *([] if self.transcribe else ["--no-transcribe"]), "--no-history",
-             *self.args],
+            [
+                *COACH,
+                "start",
+                *([] if self.transcribe else ["--no-transcribe"]),
+                "--no-history",
+                *self.args,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
