@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from coach.config import Config
+from coach.core import rules
 from coach.core.timeline import Timeline
 from coach.core.timing import Timing
 from coach.core.types import Side
@@ -31,10 +32,10 @@ def story_timeline(errors: list[str]) -> Timeline:
 def test_a_failing_rule_is_reported_and_the_others_still_fire(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(self: Timeline, t: int) -> None:
+    def broken(tl: Timeline, t: int) -> None:
         raise ZeroDivisionError("secret transcript words")
 
-    monkeypatch.setattr(Timeline, "_talk_less", broken)
+    monkeypatch.setattr(rules, "talk_less", broken)
     errors: list[str] = []
     tl = story_timeline(errors)
     tl.finish(60000)

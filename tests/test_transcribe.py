@@ -703,7 +703,7 @@ def test_real_model_detects_the_summary(real_run: tuple[CallAnalyzer, dict]) -> 
     assert summary.side is Side.REP
     assert summary.text.lower().startswith("so what i'm hearing")
     # the recap restarted the summarise count (540 s by default) from its end
-    assert analyzer.timeline._summarise_due == summary.end_ms + 540_000
+    assert analyzer.timeline.summarise_due_ms == summary.end_ms + 540_000
 
 
 def test_real_model_quotes_the_story_in_the_deepen_nudge(

@@ -21,55 +21,14 @@ contract says the answer is not known yet. See docs/metrics.md for every rule.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from coach.core import rules
+from coach.core.record import FloorChange, Nudge, TimelineRecord
+from coach.core.rules import RuleState
 from coach.core.segments import SideTrack
 from coach.core.timing import Timing
 from coach.core.types import NudgeKind, Side
-
-
-@dataclass(frozen=True)
-class FloorChange:
-    """Who took the floor when: a start, a handover, or a lapse into silence."""
-
-    t_ms: int
-    side: Side | None  # None: a lapse
-    how: str  # "start" | "handover" | "lapse"
-
-
-@dataclass
-class Nudge:
-    """A nudge the timeline fired: when, which kind, and what became of it."""
-
-    t_ms: int
-    kind: NudgeKind
-    text: str = ""
-    heeded: bool | None = None
-    quote: str | None = None
-    # what the nudge budget (coach/core/budget.py) made of it; None until it decides
-    shown: bool | None = None
-    shown_ms: int | None = None  # when it reached the rep (t_ms, or later when held)
-    held_ms: int | None = None  # how long it waited for the rep's pause, if it did
-    hidden: str | None = None  # why it was not shown: one of privacy.HIDDEN_REASONS
-
-
-@dataclass
-class TimelineRecord:
-    """Everything the statistics are computed from (plain data, audio time)."""
-
-    monologues: dict[Side, list[tuple[int, int]]] = field(
-        default_factory=lambda: {Side.REP: [], Side.CUSTOMER: []}
-    )
-    backchannels: dict[Side, list[int]] = field(
-        default_factory=lambda: {Side.REP: [], Side.CUSTOMER: []}
-    )
-    interruptions: list[int] = field(default_factory=list)
-    patience_gaps_ms: list[int] = field(default_factory=list)
-    floor_changes: list[FloorChange] = field(default_factory=list)
-    side_changes: int = 0  # floor changes from one side to the other
-    nudges: list[Nudge] = field(default_factory=list)
 
 
 class _Blocked(Exception):
@@ -133,8 +92,8 @@ class Timeline:
         self.record = TimelineRecord()
         self.on_nudge = on_nudge
         self.duration_ms: int | None = None
-        self._floor_walk = _Instants()
-        self._free_walk = _Instants()
+        self.floor_walk = _Instants()
+        self.free_walk = _Instants()
         self._pushed_starts = {side: 0 for side in Side}
         self._pushed_ends = {side: 0 for side in Side}
         self._phase = 0
@@ -145,16 +104,10 @@ class Timeline:
         self.holder: Side | None = None
         self.floor_start_ms = 0
         self.last_holder: Side | None = None
-        # nudge rule state (cooldowns are timestamps, not timers)
-        self._ack_anchor: int | None = None
-        self._story_id = 0
-        self._story_deepened = -1
-        self._deepen_candidates: deque[tuple[int, int]] = deque()  # (segment end, story id)
-        self._summarise_due = timing.summarise_every_ms
-        self._talk_less_next = _ceil_second(timing.talk_ratio_window_ms)
-        self._let_finish_due: deque[int] = deque()
-        self._free_walk.push(self._summarise_due)
-        self._free_walk.push(self._talk_less_next)
+        # nudge rule state
+        self.rules = RuleState.start(timing)
+        self.free_walk.push(self.rules.summarise_due)
+        self.free_walk.push(self.rules.talk_less_next)
 
     # -- input ---------------------------------------------------------------
     def update(
@@ -189,7 +142,7 @@ class Timeline:
     @property
     def done_ms(self) -> int:
         """Everything up to this instant has been decided."""
-        return min(self._floor_walk.done_ms, self._free_walk.done_ms)
+        return min(self.floor_walk.done_ms, self.free_walk.done_ms)
 
     @property
     def final_ms(self) -> int:
@@ -197,7 +150,7 @@ class Timeline:
         have handled every instant up to here and nothing queued later can
         fire earlier (a new instant is never before what is known)."""
         heads = [self.known_ms - 1]
-        for walk in (self._floor_walk, self._free_walk):
+        for walk in (self.floor_walk, self.free_walk):
             head = walk.peek()
             if head is not None:
                 heads.append(head - 1)
@@ -228,12 +181,12 @@ class Timeline:
         could still bridge, the moment that gap becomes final.
         """
         heads = []
-        floor = self._floor_walk.peek()
+        floor = self.floor_walk.peek()
         if floor is not None and self._blocked is not None and self._blocked[0] == floor:
             floor = self._blocked[1] if self._blocked[1] is not None else floor
         if floor is not None:
             heads.append(floor)
-        free = self._free_walk.peek()
+        free = self.free_walk.peek()
         if free is not None:
             # one already heard waits for the floor walk (see _walk_free)
             heads.append(max(free, floor) if floor is not None and free < self._known else free)
@@ -249,7 +202,7 @@ class Timeline:
         return t is not None and t < self._known
 
     def _walk_floor(self) -> bool:
-        walk, moved = self._floor_walk, False
+        walk, moved = self.floor_walk, False
         self._blocked = None
         while self._ready(t := walk.peek()):
             assert t is not None
@@ -267,9 +220,9 @@ class Timeline:
     def _walk_free(self) -> bool:
         # deepen candidates are found by the floor walk at segment ends: stay
         # far enough behind it that every one due now has been found
-        walk, moved = self._free_walk, False
-        if self._ready(self._floor_walk.peek()):  # the floor walk waits there
-            caught_up = self._floor_walk.done_ms
+        walk, moved = self.free_walk, False
+        if self._ready(self.floor_walk.peek()):  # the floor walk waits there
+            caught_up = self.floor_walk.done_ms
         elif self.duration_ms is not None:
             caught_up = self.duration_ms
         else:
@@ -283,7 +236,7 @@ class Timeline:
 
     def _sync_instants(self) -> None:
         tm = self.timing
-        floor, free = self._floor_walk, self._free_walk
+        floor, free = self.floor_walk, self.free_walk
         for side, track in self.tracks.items():
             if self._pushed_starts[side] == len(track.starts) == self._pushed_ends[side]:
                 continue  # nothing new (all pushed, none tentative): most calls, live
@@ -376,8 +329,8 @@ class Timeline:
             if interrupts:
                 self.record.interruptions.append(t)
                 due = t + self.timing.backchannel_max_ms
-                self._let_finish_due.append(due)
-                self._floor_walk.push(due)
+                self.rules.let_finish_due.append(due)
+                self.floor_walk.push(due)
         elif closed:
             self.record.backchannels[side].append(t)
             if side is Side.REP and self.holder is Side.CUSTOMER:
@@ -425,35 +378,35 @@ class Timeline:
     # -- nudge rules -----------------------------------------------------------
     def _floor_taken(self, side: Side, t: int) -> None:
         if side is Side.CUSTOMER:
-            self._story_id += 1
+            self.rules.story_id += 1
             self._arm_acknowledge(t)
         else:
-            self._floor_walk.push(t + self.timing.rep_monologue_max_ms)
+            self.floor_walk.push(t + self.timing.rep_monologue_max_ms)
 
     def _floor_lost(self, side: Side) -> None:
         if side is Side.CUSTOMER:
-            self._ack_anchor = None
+            self.rules.ack_anchor = None
 
     def _arm_acknowledge(self, anchor: int) -> None:
-        self._ack_anchor = anchor
+        self.rules.ack_anchor = anchor
         due = anchor + self.timing.acknowledge_after_ms
-        self._floor_walk.push(due)
-        self._floor_walk.push(due + self.timing.max_wait_ms)
+        self.floor_walk.push(due)
+        self.floor_walk.push(due + self.timing.max_wait_ms)
 
     def _floor_rules(self, t: int) -> None:
         """The rules that depend on who holds the floor."""
-        for rule in (self._acknowledge, self._deepen_candidate, self._pause, self._let_finish):
+        for rule in (rules.acknowledge, rules.deepen_candidate, rules.pause, rules.let_finish):
             self._guarded(rule, t)
 
     def _free_rules(self, t: int) -> None:
         """The rules that depend only on who is speaking."""
-        for rule in (self._deepen, self._summarise, self._talk_less):
+        for rule in (rules.deepen, rules.summarise, rules.talk_less):
             self._guarded(rule, t)
 
-    def _guarded(self, rule: Callable[[int], None], t: int) -> None:
+    def _guarded(self, rule: Callable[[Timeline, int], None], t: int) -> None:
         """A bug in one rule costs that rule's nudge, never the call or the other rules."""
         try:
-            rule(t)
+            rule(self, t)
         except Exception as e:  # noqa: BLE001 - reported, and the pipeline goes on
             self.rule_errors += 1
             name = rule.__name__.lstrip("_")
@@ -461,99 +414,21 @@ class Timeline:
                 self._failed_rules.add(name)  # once per rule: no log flood
                 self.on_error(f"nudge rule {name} failed at {t / 1000:.2f} s: {type(e).__name__}")
 
-    def _acknowledge(self, t: int) -> None:
-        """After a stretch without backchannel, at a natural pause."""
-        tm = self.timing
-        if self.holder is Side.CUSTOMER and self._ack_anchor is not None:
-            due = self._ack_anchor + tm.acknowledge_after_ms
-            cust = self.tracks[Side.CUSTOMER]
-            paused = cust.silent_for(t, tm.pause_ms) or t >= due + tm.max_wait_ms
-            if t >= due and paused and not self.tracks[Side.REP].speaking_at(t):
-                self._fire(t, NudgeKind.ACKNOWLEDGE)
-                self._ack_anchor = None
-
-    def _deepen_candidate(self, t: int) -> None:
-        """Deepen, part 1: a segment of a story of deepen_after_story_s or more ends."""
-        tm = self.timing
-        cust = self.tracks[Side.CUSTOMER]
-        i = cust.segment_index_before(t)
-        if (
-            self.holder is Side.CUSTOMER
-            and i >= 0
-            and cust.ends[i] == t
-            and t - self.floor_start_ms >= tm.deepen_after_story_ms
-        ):
-            self._deepen_candidates.append((t, self._story_id))
-            self._free_walk.push(t + tm.deepen_pause_ms)
-
-    def _pause(self, t: int) -> None:
-        """A rep monologue reaching its limit."""
-        if self.holder is Side.REP and t == self.floor_start_ms + self.timing.rep_monologue_max_ms:
-            self._fire(t, NudgeKind.PAUSE)
-
-    def _let_finish(self, t: int) -> None:
-        """An interruption, once it is known not to be a backchannel."""
-        while self._let_finish_due and self._let_finish_due[0] <= t:
-            self._let_finish_due.popleft()
-            self._fire(t, NudgeKind.LET_FINISH)
-
-    def _deepen(self, t: int) -> None:
-        """Deepen, part 2: the first pause of deepen_pause_s after such a segment
-        (it fires even if the rep takes the floor during that pause)."""
-        tm = self.timing
-        cust = self.tracks[Side.CUSTOMER]
-        while self._deepen_candidates and self._deepen_candidates[0][0] + tm.deepen_pause_ms <= t:
-            _, story = self._deepen_candidates.popleft()
-            if story != self._story_deepened and cust.silent_for(t, tm.deepen_pause_ms):
-                self._story_deepened = story
-                self._fire(t, NudgeKind.DEEPEN)
-
-    def _summarise(self, t: int) -> None:
-        """Every so often, in a shared silence."""
-        tm = self.timing
-        rep, cust = self.tracks[Side.REP], self.tracks[Side.CUSTOMER]
-        if (
-            t >= self._summarise_due
-            and rep.silent_for(t, tm.summarise_silence_ms)
-            and cust.silent_for(t, tm.summarise_silence_ms)
-        ):
-            self._fire(t, NudgeKind.SUMMARISE)
-            self._summarise_due = t + tm.summarise_every_ms
-            self._free_walk.push(self._summarise_due)
-
-    def _talk_less(self, t: int) -> None:
-        """The rep's share over the rolling window, at whole seconds."""
-        tm = self.timing
-        if t != self._talk_less_next:
-            return
-        # the next check is queued first: a failure here must not end the checks
-        self._talk_less_next = t + 1000
-        a = max(0, t - tm.talk_ratio_window_ms)
-        r = self.tracks[Side.REP].talk_in(a, t)
-        c = self.tracks[Side.CUSTOMER].talk_in(a, t)
-        fire = r + c > 0 and r / (r + c) > tm.talk_ratio_max
-        if fire:
-            self._talk_less_next = _ceil_second(t + tm.talk_ratio_window_ms)
-        self._free_walk.push(self._talk_less_next)
-        if fire:
-            self._fire(t, NudgeKind.TALK_LESS)
-
     @property
     def summarise_due_ms(self) -> int:
         """When the summarise count runs out (unless a summary restarts it first)."""
-        return self._summarise_due
+        return self.rules.summarise_due
 
     def resummarised(self, t_ms: int) -> None:
         """A detected rep summary (transcription) restarts the summarise count."""
-        self._summarise_due = max(self._summarise_due, t_ms + self.timing.summarise_every_ms)
-        self._free_walk.push(self._summarise_due)
+        self.rules.summarise_due = max(
+            self.rules.summarise_due, t_ms + self.timing.summarise_every_ms
+        )
+        self.free_walk.push(self.rules.summarise_due)
 
-    def _fire(self, t: int, kind: NudgeKind) -> None:
+    def fire(self, t: int, kind: NudgeKind) -> None:
+        """Record a nudge at ``t`` and tell the listener."""
         nudge = Nudge(t, kind)
         self.record.nudges.append(nudge)
         if self.on_nudge is not None:
             self.on_nudge(nudge)
-
-
-def _ceil_second(t_ms: int) -> int:
-    return -(-t_ms // 1000) * 1000
