@@ -70,121 +70,20 @@ of the VAD, 20 ms live blocks ~30 us each (0.15 % of a core), engaged ~60 us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from coach.core.levels import SUBFRAME_SAMPLES, preemphasise, rising_floor, subframe_energies
+from coach.core.echo_levels import SILENCE, ChannelLevels
+from coach.core.echo_params import EchoParams
+from coach.core.leak_detector import HIST_LO, NBINS, HopWindow, correlation, leak_coupling, sliding
+from coach.core.levels import SUBFRAME_SAMPLES
 from coach.errors import CoachError
 
 SUB = SUBFRAME_SAMPLES
 """Samples per 10 ms subframe: the grid of the levels and of the gate."""
 HEADSET_WARNING = "your microphone picks up the other side — use a headset for best results"
-_SILENCE = -12000  # level of digital silence, 0.01 dB (power 1e-12)
-_HIST_LO, _HIST_HI = -80, 40  # coupling histogram range, dB, 1 dB bins
-_NBINS = _HIST_HI - _HIST_LO
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
-_MODE_DB = 5  # the coupling is the densest this many dB of the histogram
-_MED = 5  # the detector's running median (subframes); it delays both sides alike
-
-
-@dataclass(frozen=True)
-class EchoParams:
-    """Tuning of the leak detector and gate.  Levels are pre-emphasised, dB."""
-
-    max_delay_ms: int = 300
-    """Longest delay of the leak behind the loopback searched (ms, multiple
-    of 10).  The playback plus capture latency of a laptop is 10-200 ms."""
-
-    hop_ms: int = 250
-    """The detector decides every hop (ms, multiple of 10).  Until it has
-    decided, the mic goes on to the VAD at hop boundaries."""
-
-    window_s: float = 20.0
-    """The detector and the coupling look at the last this many seconds of
-    hops with far-end activity; hops without it are skipped, so the
-    evidence survives a long rep monologue."""
-
-    engage_corr: float = 0.35
-    """Engage when the correlation's lower confidence bound reaches this."""
-
-    release_corr: float = 0.2
-    """Release when the correlation's upper confidence bound falls below this."""
-
-    min_sharpness: float = 0.25
-    """The peak must stand this far above the median correlation over all lags."""
-
-    confidence_z: float = 2.0
-    """Width of the confidence bounds, in standard errors (Fisher z)."""
-
-    frames_per_dof: int = 6
-    """Subframes per independent sample in the confidence bound (speech
-    envelopes are correlated over ~40 ms)."""
-
-    min_evidence_s: float = 0.5
-    """Far-end activity at the best lag needed before any decision (s)."""
-
-    mic_clamp_db: float = 3.0
-    """The detector sees the mic's level clamped to its floor + this."""
-
-    active_db: float = 10.0
-    """The loopback is active where it is this far above its floor ..."""
-
-    min_active_dbfs: float = -75.0
-    """... and above this absolute level (dither, a muted far end)."""
-
-    audible_db: float = 6.0
-    """Coupling: only mic subframes this far above the mic's floor count
-    (where the leak rises above the room noise)."""
-
-    margin_db: float = 6.0
-    """The gate: the leak may reach coupling + this above the loopback's
-    delayed level."""
-
-    tail_db_per_10ms: float = 1.0
-    """Decay of the held loopback level: the room's reverberation (1 dB per
-    10 ms is a reverberation time of 0.6 s)."""
-
-    hold_ms: int = 1500
-    """Mode "auto", until the detector has decided (it engages, or has heard
-    `clear_evidence_s` of far end without finding it in the mic): mic audio
-    from the moment the far end becomes active is held back up to this long
-    (ms, multiple of 10), so that once the detector engages, the leak of the
-    customer's first words is gated too.  It delays the rep's VAD by up to
-    this much in the first seconds the customer speaks, never after."""
-
-    clear_evidence_s: float = 2.0
-    """See `hold_ms` (s of far-end activity)."""
-
-    default_coupling_db: float = -6.0
-    """Mode "on", before the coupling is measured."""
-
-    floor_rise_db_per_s: float = 1.0
-    """How fast the tracked noise floors may rise."""
-
-    preemphasis: float = 0.97
-    """As the VAD's (coach/core/vad.py), so the gate is in the VAD's units."""
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.max_delay_ms < 10 or self.max_delay_ms % 10:
-            problems.append("max_delay_ms must be a positive multiple of 10")
-        if self.hop_ms < 10 or self.hop_ms % 10:
-            problems.append("hop_ms must be a positive multiple of 10")
-        if not 0.0 < self.release_corr <= self.engage_corr < 1.0:
-            problems.append("want 0 < release_corr <= engage_corr < 1")
-        if self.hold_ms < 0 or self.hold_ms % 10:
-            problems.append("hold_ms must be a multiple of 10, >= 0")
-        if self.window_s * 1000 < self.hop_ms:
-            problems.append("window_s must hold at least one hop")
-        if self.frames_per_dof < 1:
-            problems.append("frames_per_dof must be >= 1")
-        if not 0.0 <= self.preemphasis < 1.0:
-            problems.append("preemphasis must be in [0, 1)")
-        if problems:
-            raise CoachError("bad echo parameters: " + "; ".join(problems))
 
 
 class _State(NamedTuple):
@@ -208,39 +107,31 @@ class LeakGate:
         self.params = p
         self._in_units(p)
         # samples
-        # per side, the samples not yet measured: pieces, joined when measured
-        # (a live block is copied once, not the growing rest at every block)
-        self._pend: list[list[np.ndarray]] = [[], []]
-        self._prev = [np.float32(0.0)] * 2  # the sample before them (pre-emphasis)
+        pre, rise = np.float32(p.preemphasis), round(p.floor_rise_db_per_s * 10)
+        self._lv = (ChannelLevels(pre, rise, True), ChannelLevels(pre, rise, False))  # mic, loop
         self._fed = 0  # mic samples fed
         self._released = 0  # ... and released
-        self._floor: list[int | None] = [None, None]  # mic, loop (0.01 dB)
         self.subframes = 0
         """Subframes completed so far (10 ms each)."""
         # per-subframe buffers: loop from D before the current hop, mic from its start
-        self._loop_median = np.full(self._d, _SILENCE, np.int64)  # loop level, running median
+        self._loop_median = np.full(self._d, SILENCE, np.int64)  # loop level, running median
         self._loop_active = np.zeros(self._d, bool)  # that active
-        self._carry: list[np.ndarray | None] = [None, None]  # last 4 of each median's input
         # mic level clamped to floor + clamp, running median
         self._mic_median = np.zeros(0, np.int64)
         self._mic_audible = np.zeros(0, bool)  # that audible above the floor
         # the detector's window: the last `_win` hops with far-end activity
-        self._ring = np.zeros((self._win, 6, self._d + 1), np.int64)
-        self._hring = np.zeros((self._win, _NBINS), np.int64)
-        self._pos = 0  # next slot in both rings
-        self._total = np.zeros((6, self._d + 1), np.int64)
-        self._htotal = np.zeros(_NBINS, np.int64)
+        self._window = HopWindow(self._win, self._d + 1)
         # the gate
         on = mode == "on"
         self._state = _State(0, on, on, None, round(p.default_coupling_db * 100) if on else 0)
         # the mic's delay line: samples from subframe `_out` on, not yet released
         self._mic = np.zeros(0, np.float32)
         self._out = 0
-        self._gate_loop = np.full(self._d, _SILENCE, np.int64)  # loop level from _out - D
+        self._gate_loop = np.full(self._d, SILENCE, np.int64)  # loop level from _out - D
         self._at_risk = np.zeros(0, bool)  # at risk, from _out (while undecided)
         self._ahead = np.zeros(0, np.int64)  # loop levels the gate measured before the detector
         self._last_active = -(10**9)  # last subframe the loop was active
-        self._held = _SILENCE  # the gate's held loop level after the last gated subframe
+        self._held = SILENCE  # the gate's held loop level after the last gated subframe
         self.engaged = False
         """The detector finds the loopback in the mic (now)."""
         self.detected = False
@@ -262,16 +153,15 @@ class LeakGate:
         self._hop = p.hop_ms // 10
         self._win = max(1, round(p.window_s * 1000 / p.hop_ms))
         self._min_n = max(1, round(p.min_evidence_s * 100))
-        self._rise = round(p.floor_rise_db_per_s * 10)  # per subframe, 0.01 dB
         self._tail = round(p.tail_db_per_10ms * 100)
         self._clamp = round(p.mic_clamp_db * 100)
         self._active = round(p.active_db * 100)
         self._min_active = round(p.min_active_dbfs * 100)
         self._audible = round(p.audible_db * 100)
         self._margin = round(p.margin_db * 100)
-        self._pre = np.float32(p.preemphasis)
         self._hold_n = p.hold_ms // 10
         self._clear_n = round(p.clear_evidence_s * 100)
+        self._default_coupling = round(p.default_coupling_db * 100)
 
     @property
     def gating(self) -> bool:
@@ -294,15 +184,10 @@ class LeakGate:
         medians, the loop's recent activity) may describe one that is gone. Only
         ``detected`` stays (a fact of the call) and the mic audio in flight."""
         p = self.params
-        self._ring[:] = 0
-        self._hring[:] = 0
-        self._total = np.zeros_like(self._total)
-        self._htotal = np.zeros_like(self._htotal)
-        self._pos = 0
-        self._prev = [np.float32(0.0)] * 2
-        self._floor = [None, None]
-        self._carry = [None, None]
-        self._loop_median[:] = _SILENCE  # no loop evidence from before the realignment
+        self._window.clear()
+        for lv in self._lv:
+            lv.forget()
+        self._loop_median[:] = SILENCE  # no loop evidence from before the realignment
         self._loop_active[:] = False
         self._last_active = -(10**9)
         # undecided again: every subframe not yet released has its at-risk flag
@@ -339,9 +224,13 @@ class LeakGate:
             # loop's 20 ms blocks cost little in between)
             return self._between_hops(m32, l32, held)
         self._mic = np.concatenate((self._mic, m32)) if held else m32
-        lm = self._levels(0, m32)
+        lm = self._lv[0].levels(m32)
         ahead = self._ahead  # loop levels the gate measured already
-        ll = np.concatenate((ahead, self._levels(1, l32))) if len(ahead) else self._levels(1, l32)
+        ll = (
+            np.concatenate((ahead, self._lv[1].levels(l32)))
+            if len(ahead)
+            else self._lv[1].levels(l32)
+        )
         self._ahead = np.zeros(0, np.int64)
         if len(lm) == 0:  # no new subframe: a partial one goes on if nothing is held
             return (self._take(self._fed), None) if self._out >= self.subframes else _EMPTY
@@ -359,13 +248,13 @@ class LeakGate:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """A block that completes no hop: kept for the next, or straight through when decided."""
         state = self._state
-        self._pend[0].append(m32.copy())
+        self._lv[0].pend.append(m32.copy())
         if held == 0 and state.decided:  # nothing held back: straight through
             self._released = self._fed
             if not state.gating:
-                self._pend[1].append(l32.copy())
+                self._lv[1].pend.append(l32.copy())
                 return m32, None
-            ahead = self._levels(1, l32)  # the gate needs the loop's levels now
+            ahead = self._lv[1].levels(l32)  # the gate needs the loop's levels now
             if not len(ahead):
                 return m32, None
             self._ahead = np.concatenate((self._ahead, ahead))
@@ -374,7 +263,7 @@ class LeakGate:
             leak = self._gate(self._gate_loop[-(len(ahead) + self._d) :], state)
             self._gate_loop = self._gate_loop[len(ahead) :]
             return m32, leak
-        self._pend[1].append(l32.copy())
+        self._lv[1].pend.append(l32.copy())
         self._mic = np.concatenate((self._mic, m32))
         return _EMPTY
 
@@ -382,16 +271,16 @@ class LeakGate:
         """The new subframes' levels into the floors, the detector's medians and the gate's
         loop levels (``n_ahead`` of the loop's the gate has already)."""
         n = len(lm)
-        mfloor = self._track_floor(0, lm)
-        lfloor = self._track_floor(1, ll)
+        mfloor = self._lv[0].track_floor(lm)
+        lfloor = self._lv[1].track_floor(ll)
         first = self.subframes
         self.subframes += n
         active = (ll > lfloor + self._active) & (ll > self._min_active)
         # the detector's view: running medians over 5 subframes (key clicks
         # are outliers of one or two), the mic clamped to its floor
-        lmed = self._median(1, ll)
+        lmed = self._lv[1].median(ll)
         lact = (lmed > lfloor + self._active) & (lmed > self._min_active)
-        mmed = self._median(0, np.maximum(lm, mfloor + self._clamp))
+        mmed = self._lv[0].median(np.maximum(lm, mfloor + self._clamp))
         self._loop_median = np.concatenate((self._loop_median, lmed))
         self._loop_active = np.concatenate((self._loop_active, lact))
         self._mic_median = np.concatenate((self._mic_median, mmed))
@@ -409,7 +298,7 @@ class LeakGate:
         state in effect there."""
         if not any(st.gating for st in states) and all(st.decided for st in states):
             self._release_plain(self.subframes)
-            self._held = _SILENCE
+            self._held = SILENCE
             return self._take(self._fed), None
         before = self._released
         mics: list[np.ndarray] = []
@@ -448,50 +337,6 @@ class LeakGate:
         return mic, out
 
     # -- internals ------------------------------------------------------------
-    def _levels(self, ch: int, x: np.ndarray) -> np.ndarray:
-        """Pre-emphasised energies of the subframes x completes, 0.01 dB, integers."""
-        pend = self._pend[ch]
-        if pend:
-            x = np.concatenate((*pend, x))
-        n = len(x) // SUB
-        self._pend[ch] = [x[n * SUB :].copy()] if len(x) > n * SUB else []
-        if n == 0:
-            return np.zeros(0, np.int64)
-        x = x[: n * SUB]
-        y = preemphasise(x, self._prev[ch], self._pre)
-        self._prev[ch] = x[-1]
-        power = subframe_energies(y).astype(np.float64) * (1.0 / SUB)
-        return np.rint(1000.0 * np.log10(power + 1e-12)).astype(np.int64)
-
-    def _median(self, ch: int, v: np.ndarray) -> np.ndarray:
-        """Running median of 5 (the current subframe and the 4 before)."""
-        carry = self._carry[ch]
-        if carry is None:
-            carry = np.full(_MED - 1, v[0] if ch == 0 else _SILENCE, np.int64)
-        both = np.concatenate((carry, v))
-        self._carry[ch] = both[-(_MED - 1) :]
-        med: np.ndarray = np.sort(_windows(both, _MED), axis=1)[:, _MED // 2]
-        return med
-
-    def _track_floor(self, ch: int, e: np.ndarray) -> np.ndarray:
-        """floor[k] = min(e[k], floor[k-1] + rise), exactly (integers).
-
-        Digital silence (a muted mic, a loopback with nothing playing) says
-        nothing about the room: the floor holds through it (as the VAD's).
-        """
-        heard = e > _SILENCE + 100
-        prev = self._floor[ch]
-        floor = np.full(len(e), _SILENCE, np.int64)
-        start = 0
-        if prev is None:
-            if not heard.any():
-                return floor  # nothing heard yet
-            start = int(np.argmax(heard))
-            prev = int(e[start]) - self._rise
-        floor[start:] = rising_floor(e[start:], heard[start:], prev, self._rise)
-        self._floor[ch] = int(floor[-1])
-        return floor
-
     def _hold_edge(self, p: int) -> int:
         """Undecided: hold from the first subframe at risk within `hold` before p."""
         lo = max(self._out, p - self._hold_n)
@@ -507,7 +352,7 @@ class LeakGate:
         if st.gating:
             leak = self._gate(self._gate_loop[: m + self._d], st)
         else:
-            self._held = _SILENCE
+            self._held = SILENCE
         self._release_plain(to)
         return leak
 
@@ -539,7 +384,7 @@ class LeakGate:
         if hi - lo == 1:
             raw = np.maximum(hist[d - hi : d - hi + m], hist[d - lo : d - lo + m])
         else:
-            raw = _windows(hist[d - hi : d - lo + m], hi - lo + 1).max(axis=1)
+            raw = sliding(hist[d - hi : d - lo + m], hi - lo + 1).max(axis=1)
         # held[k] = max(raw[k], held[k-1] - tail): integers, so exact either way
         if m <= 4:  # a live block: cheaper in Python
             h, tail, vals = self._held, self._tail, []
@@ -553,7 +398,7 @@ class LeakGate:
         self._held = int(held[-1])
         thr = (held + (s.coupling + self._margin)) * 0.001
         out: np.ndarray = np.power(10.0, thr)
-        out[held <= _SILENCE + 2000] = 0.0  # no far end (below -100 dB): no leak
+        out[held <= SILENCE + 2000] = 0.0  # no far end (below -100 dB): no leak
         return out
 
     def _hops(self, hops: int) -> list[_State]:
@@ -562,8 +407,8 @@ class LeakGate:
         k = hops * hop
         a = self._mic_median[:k]
         # lagged loop: bl[t, j] = loop level at subframe t - j (t in these hops)
-        bl = _windows(self._loop_median[: d + k], d + 1)[:, ::-1]
-        al = _windows(self._loop_active[: d + k], d + 1)[:, ::-1]
+        bl = sliding(self._loop_median[: d + k], d + 1)[:, ::-1]
+        al = sliding(self._loop_active[: d + k], d + 1)[:, ::-1]
         hop_start = self.subframes - len(self._mic_median)
         # hops with far-end activity at some lag count; the others change nothing
         act = self._loop_active[: d + k]
@@ -593,8 +438,8 @@ class LeakGate:
         of the engagement before), whichever way it is computed here.
         """
         p, hop, d = self.params, self._hop, self._d
-        totals = self._window(stats)  # (c, 6, D+1) after each counting hop
-        r = _corr(totals)
+        totals = self._window.sums(stats)  # (c, 6, D+1) after each counting hop
+        r = correlation(totals)
         rows = np.arange(len(r))
         best = r.argmax(axis=1)
         rb = r[rows, best]
@@ -616,7 +461,9 @@ class LeakGate:
         on = self.mode == "on"
         if not (on or self.engaged or can_engage.any() or self.trace is not None):
             return self._ungated_hops(at, n, hist)
-        coupling = self._coupling(self._hwindow(hist, per_hop=True))
+        coupling = leak_coupling(
+            self._window.histograms(hist, per_hop=True), self._default_coupling
+        )
         out: list[_State] = []
         state = self._state
         decided = state.decided
@@ -647,26 +494,11 @@ class LeakGate:
 
     def _ungated_hops(self, at: np.ndarray, n: np.ndarray, hist: np.ndarray) -> list[_State]:
         """Hops in which nothing is gated: only `decided` may change (enough evidence)."""
-        self._hwindow(hist, per_hop=False)
+        self._window.histograms(hist, per_hop=False)
         if self._state.decided or not (n >= self._clear_n).any():
             return []
         j = int(np.argmax(n >= self._clear_n))
         return [_State(int(at[j]), True, False, None, 0)]
-
-    def _coupling(self, htot: np.ndarray) -> np.ndarray:
-        """Per hop, the leak's coupling (0.01 dB) from the window's histogram of mic minus
-        loop levels; the default where nothing was heard."""
-        cum = np.cumsum(htot, axis=1)
-        heard = cum[:, -1] > 0
-        # the median of the densest `_MODE_DB`: the leak alone is one tight
-        # cluster; the rep talking over it, and the noise, spread wide
-        padded = np.concatenate((np.zeros((len(cum), 1), np.int64), cum), axis=1)
-        dense = padded[:, _MODE_DB:] - padded[:, :-_MODE_DB]
-        lo = dense.argmax(axis=1)
-        half = padded[np.arange(len(cum)), lo] + (dense[np.arange(len(cum)), lo] + 1) // 2
-        centre = ((cum < half[:, None]).sum(axis=1) + _HIST_LO) * 100 + 50
-        default = round(self.params.default_coupling_db * 100)
-        return np.where(heard, centre, default)
 
     def _coupling_hist(
         self, counting: np.ndarray, best: np.ndarray, hop: int, d: int
@@ -678,56 +510,7 @@ class LeakGate:
         i1 = np.where(lag > 0, i0 + 1, i0)  # one lag earlier: a delay between two subframes
         loop = np.maximum(self._loop_median[i0], self._loop_median[i1])
         ok = self._loop_active[i0] & self._mic_audible[t]
-        res = np.clip((self._mic_median[t] - loop) // 100 - _HIST_LO, 0, _NBINS - 1)
+        res = np.clip((self._mic_median[t] - loop) // 100 - HIST_LO, 0, NBINS - 1)
         rows = np.repeat(np.arange(len(counting)), hop)
-        flat = np.bincount((rows * _NBINS + res)[ok], minlength=len(counting) * _NBINS)
-        return flat.reshape(len(counting), _NBINS)
-
-    def _window(self, s: np.ndarray) -> np.ndarray:
-        """Totals of the last `_win` counting hops after each of these (exact)."""
-        dropped = self._cycle(self._ring, self._pos, s)
-        totals: np.ndarray = self._total + np.cumsum(s - dropped, axis=0)
-        self._total = totals[-1]
-        return totals
-
-    def _hwindow(self, h: np.ndarray, per_hop: bool) -> np.ndarray:
-        """The same for the coupling histograms; per hop only when asked."""
-        dropped = self._cycle(self._hring, self._pos, h)
-        self._pos = (self._pos + len(h)) % self._win
-        if not per_hop:
-            self._htotal = self._htotal + h.sum(axis=0) - dropped.sum(axis=0)
-            return self._htotal
-        totals: np.ndarray = self._htotal + np.cumsum(h - dropped, axis=0)
-        self._htotal = totals[-1]
-        return totals
-
-    def _cycle(self, ring: np.ndarray, pos: int, new: np.ndarray) -> np.ndarray:
-        """Put `new` into the ring buffer at pos; return what each one replaced."""
-        w, c = self._win, len(new)
-        dropped = np.empty_like(new)
-        done = 0
-        while done < c:  # at most ceil(c / w) + 1 pieces
-            i = (pos + done) % w
-            m = min(w - i, c - done)
-            dropped[done : done + m] = ring[i : i + m]
-            ring[i : i + m] = new[done : done + m]
-            done += m
-        return dropped
-
-
-def _windows(a: np.ndarray, w: int) -> np.ndarray:
-    """Read-only view: row i is a[i : i + w] (numpy's sliding_window_view, cheaper)."""
-    st = a.strides[0]
-    view: np.ndarray = as_strided(a, (len(a) - w + 1, w), (st, st), writeable=False)
-    return view
-
-
-def _corr(t: np.ndarray) -> np.ndarray:
-    """Pearson correlation per row and lag from (n, sa, sb, saa, sbb, sab) sums."""
-    n, sa, sb, saa, sbb, sab = (t[:, i].astype(np.float64) for i in range(6))
-    cov = n * sab - sa * sb
-    va = n * saa - sa * sa
-    vb = n * sbb - sb * sb
-    den = np.sqrt(np.maximum(va, 0.0) * np.maximum(vb, 0.0))
-    r: np.ndarray = np.divide(cov, den, out=np.zeros_like(cov), where=den > 0)
-    return r
+        flat = np.bincount((rows * NBINS + res)[ok], minlength=len(counting) * NBINS)
+        return flat.reshape(len(counting), NBINS)
