@@ -8,13 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coach.core.types import SAMPLE_RATE_HZ
-from coach.core.vad import (
-    SideVad,
-    VadParams,
-    VadUpdate,
-    end_latency_ms,
-    latency_bound_ms,
-)
+from coach.core.vad import SideVad
+from coach.core.vad_params import VadParams, VadUpdate, end_latency_ms, latency_bound_ms
 from coach.errors import CoachError
 from tests.support.synth import pink
 
@@ -149,7 +144,7 @@ def test_quiet_speaker_is_found() -> None:
 def test_speech_at_a_normal_level_is_not_boosted() -> None:
     vad = SideVad()
     vad.feed(SPEECHY)
-    assert vad._boost_db == 0.0
+    assert vad._webrtc.boost_db == 0.0
 
 
 def test_finish_closes_open_speech() -> None:

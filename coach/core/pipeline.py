@@ -25,7 +25,8 @@ from coach.core.stats import compute_stats
 from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing, ms
 from coach.core.types import SAMPLE_RATE_HZ, Side
-from coach.core.vad import SideVad, VadParams, end_latency_ms, latency_bound_ms
+from coach.core.vad import SideVad
+from coach.core.vad_params import VadParams, end_latency_ms, latency_bound_ms
 
 LAZY_MAX_MS = 240
 """Longest a live loop holds audio back from the analyzer when nothing is due."""

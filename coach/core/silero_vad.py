@@ -47,7 +47,7 @@ import numpy as np
 import webrtcvad
 
 from coach.core.types import SAMPLE_RATE_HZ
-from coach.core.vad import VadUpdate
+from coach.core.vad_params import VadUpdate
 from coach.errors import CoachError
 
 WINDOW = 512

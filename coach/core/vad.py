@@ -56,18 +56,14 @@ prolong one.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 import numpy as np
-import webrtcvad
 
 from coach.core.levels import preemphasise, rising_floor, subframe_energies
-from coach.core.types import SAMPLE_RATE_HZ
+from coach.core.vad_params import SUBFRAME_MS, VadParams, VadUpdate
+from coach.core.vad_webrtc import SAMPLES_PER_MS, WebrtcFrames, sustained
 from coach.errors import CoachError
 
-SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
-SUBFRAME_MS = 10
-"""Resolution of the boundary refinement (ms): the truth grid of the eval."""
 _SUB = SUBFRAME_MS * SAMPLES_PER_MS
 _SILENCE_DB = -120.0  # energy given to digital silence (log of 0)
 _POWER_EPS = 10.0 ** (_SILENCE_DB / 10.0)
@@ -75,178 +71,6 @@ _CHUNK_FRAMES = 256  # frames processed at once (~8 s): big enough, cache-sized
 _INITIAL_FLOOR_DBFS = -60.0  # assumed room noise (pre-emphasised) until the room is heard
 _DIGITAL_SILENCE = round(_SILENCE_DB * 100) + 100  # 0.01 dB: digital zero (log of 0 is -120)
 _NO_FLOOR = np.iinfo(np.int64).max // 4  # no floor yet: nothing is loud
-_AGC_STEP_DB = 6.0  # the gain before webrtcvad moves in steps of this
-_AGC_FRAMES = 32  # the AGC's level is the mean of this many loud frames (~1 s of speech)
-_BIN_MS = 5  # resolution of the transient test (ms)
-_BIN = _BIN_MS * SAMPLES_PER_MS
-
-
-@dataclass(frozen=True)
-class VadParams:
-    """Tuning of the ``webrtc`` backend.  The defaults are the tuned values.
-
-    Tuned on synthetic (espeak) calls in room noise at 25-35 dB SNR.  On
-    labelled real speech it scores F1 0.73: it holds on clean, quiet and
-    typed-over speech (0.95-0.98) and loses most speech in steady room noise
-    (0.20 at 10 dB SNR); the ``silero`` backend is the default for that reason.
-    """
-
-    mode: int = 3
-    """webrtcvad aggressiveness 0..3.  3 is the least likely to call noise
-    speech; modes 0-1 bridge turns in noise (measured: 186 s false
-    "monologues" at 10 dB SNR in mode 0)."""
-
-    frame_ms: int = 30
-    """webrtcvad frame length in ms: 10, 20 or 30.  30 ms is the cheapest
-    (one C call per 30 ms) and as accurate here; boundaries are refined to
-    10 ms by energy anyway."""
-
-    onset_frames: int = 2
-    """Speech frames a run needs before it counts (60 ms with 30 ms frames).
-    Drops lone-frame clicks and bumps; the shortest backchannel ("mhm",
-    ~250 ms) is far longer."""
-
-    hangover_frames: int = 3
-    """Non-speech frames bridged inside a run (90 ms).  Keeps a run of
-    fragmented speech whole so `onset_frames` can count it, and must stay
-    below `vad.merge_gap_s` so the bridging is invisible downstream.  Adds
-    directly to the latency of `settled_ms` after speech stops."""
-
-    gate_db: float = 9.0
-    """A frame is speech only if its pre-emphasised energy exceeds the noise
-    floor by this many dB.  Cuts webrtcvad's ~90 ms overhang tails (noise-only
-    frames) and its false positives on room noise."""
-
-    edge_db: float = 3.0
-    """Boundary refinement: leading/trailing 10 ms subframes of a run whose
-    pre-emphasised energy is below floor + `edge_db` are trimmed.  At most
-    `gate_db`, so a gated frame always keeps at least one subframe."""
-
-    tail_db: float = 10.0
-    """A frame webrtcvad calls non-speech but whose pre-emphasised energy is
-    this far above the floor extends a run's end when it falls within the
-    hangover (webrtcvad drops weak word-final plosives and fricatives).  It
-    never starts a run or keeps one alive.  At least `edge_db`."""
-
-    lookback_ms: int = 30
-    """How far a run's start may reach back into the frame before its first
-    speech frame (ms, multiple of 10; at most one frame is used): webrtcvad is
-    often a frame late on soft onsets.  Adds to the latency of `settled_ms`."""
-
-    transient_db: float = 12.0
-    """Key clicks: a frame is speech only if its energy is sustained -- its
-    10 ms windows at 5 ms steps (5 in a 30 ms frame) all within this many
-    dB of the loudest.  A keystroke rises at once and decays within a few
-    ms; voiced speech, whose pitch pulses come at least every 10 ms, holds
-    its level across the frame.  A frame that fails counts as a tail (it
-    may end a run within the hangover, never start or prolong one), so a
-    word's edges and creaky voice at the end of a phrase are not lost.
-    Measured on generated typing bursts over a headset rep (4-8 keys/s with
-    release clicks, 0.3 peak, 1-8 ms decays; tests/test_real_rooms.py):
-    speech F1 0.64-0.87 and 6-9 false interruptions per 90 s without it,
-    0.95-1.0 and none with it (8 keys/s of 8 ms decays: 0.947, 2); the eval
-    calls' F1 moves by < 0.005.  Needs 20 or 30 ms frames; 0 disables."""
-
-    min_level_dbfs: float = -85.0
-    """Absolute gate (dBFS, pre-emphasised frame energy): nothing quieter is
-    speech, whatever the floor -- digital silence, dither (1 LSB of 16-bit
-    audio is about -100 dBFS), a muted mic.  Low enough for a mic 30 dB
-    too quiet."""
-
-    agc_target_dbfs: float = -45.0
-    """webrtcvad is level-dependent: it loses speech when the input is quiet
-    (measured: a rep channel 30 dB under a normal headset level drops to
-    speech F1 0.82-0.97, 35 dB below to nothing).  The AGC boosts the samples
-    given to webrtcvad, in 6 dB steps, when the mean pre-emphasised energy
-    of the last ~1 s of loud frames (those past the energy gate; -36 to -47
-    dBFS for speech at a normal level) is 9 dB or more below this target,
-    and steps back once it is within 3 dB.  So speech at a normal level is
-    never touched.  It never attenuates; energies and gates use the
-    unboosted signal."""
-
-    agc_max_db: float = 36.0
-    """Most boost the AGC may apply (dB); 0 disables it."""
-
-    floor_rise_db_per_s: float = 1.0
-    """How fast the noise floor may rise (dB per second of audio).  It drops
-    at once to any quieter frame.  Slow enough that a minute of speech with
-    only short pauses does not lift it into the speech; fast enough to follow
-    a fan switched on within ~20 s."""
-
-    preemphasis: float = 0.97
-    """First-order pre-emphasis y[n] = x[n] - a*x[n-1] before measuring
-    energy: room noise is mostly below 200 Hz; after it the energy gate sees
-    the speech band.  0 disables it."""
-
-    @property
-    def lookback_used_ms(self) -> int:
-        """The look-back actually applied: `lookback_ms`, at most one frame."""
-        return min(self.lookback_ms, self.frame_ms)
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.mode not in (0, 1, 2, 3):
-            problems.append(f"mode must be 0..3, not {self.mode!r}")
-        if self.frame_ms not in (10, 20, 30):
-            problems.append(f"frame_ms must be 10, 20 or 30, not {self.frame_ms!r}")
-        if self.onset_frames < 1:
-            problems.append(f"onset_frames must be >= 1, not {self.onset_frames!r}")
-        if self.hangover_frames < 0:
-            problems.append(f"hangover_frames must be >= 0, not {self.hangover_frames!r}")
-        if self.frame_ms in (10, 20, 30) and self.hangover_frames * self.frame_ms >= 300:
-            problems.append("hangover_frames * frame_ms must stay below 300 ms (vad.merge_gap_s)")
-        if not 0.0 <= self.edge_db <= self.gate_db:
-            problems.append(f"edge_db must be in 0..gate_db, not {self.edge_db!r}")
-        if self.tail_db < self.edge_db:
-            problems.append("tail_db must be >= edge_db")
-        if self.lookback_ms < 0 or self.lookback_ms % SUBFRAME_MS:
-            problems.append(f"lookback_ms must be a multiple of 10, >= 0, not {self.lookback_ms!r}")
-        if self.transient_db < 0:
-            problems.append("transient_db must be >= 0")
-        if self.floor_rise_db_per_s < 0:
-            problems.append("floor_rise_db_per_s must be >= 0")
-        if not 0.0 <= self.preemphasis < 1.0:
-            problems.append(f"preemphasis must be in [0, 1), not {self.preemphasis!r}")
-        if problems:
-            raise CoachError("bad VAD parameters: " + "; ".join(problems))
-
-
-def latency_bound_ms(params: VadParams) -> int:
-    """Most that `settled_ms` can trail the audio fed (ms).
-
-    A partial frame, the look-back, and the longest a run can stay pending
-    (each speech frame within `hangover_frames` of the last, until
-    `onset_frames`) or stay open after its last speech frame (the hangover).
-    """
-    pending = max((params.onset_frames - 1) * (params.hangover_frames + 1), 0)
-    frames = max(pending, params.hangover_frames + 1)
-    return params.frame_ms + params.lookback_used_ms + frames * params.frame_ms
-
-
-def end_latency_ms(params: VadParams) -> int:
-    """Most that the report of a speech end trails it (ms of audio fed, whole frames).
-
-    An interval ``[s, e)`` is closed by the frame ``hangover_frames + 1`` after
-    its last speech frame (or a speech frame there extends it), and ``e`` lies
-    at least one subframe into that speech frame (a loud tail frame only moves
-    it later): the frames fed up to ``e`` plus this always report it. Less than
-    ``latency_bound_ms``, which also covers a start pending its onset.
-    """
-    return (params.hangover_frames + 2) * params.frame_ms - SUBFRAME_MS
-
-
-@dataclass(frozen=True)
-class VadUpdate:
-    """What one `feed` (or `finish`) call has settled.  Times in ms of audio."""
-
-    closed: list[tuple[int, int]] = field(default_factory=list)
-    """Speech intervals [start_ms, end_ms) that are now final, in order."""
-    settled_ms: int = 0
-    """Everything before this audio time is final: no later output starts
-    before it (except the closing of the open interval reported below)."""
-    open_start_ms: int | None = None
-    """If speech is in progress: its start.  It runs from there to at least
-    `settled_ms`."""
 
 
 class SideVad:
@@ -261,7 +85,7 @@ class SideVad:
 
     def __init__(self, params: VadParams = VadParams()) -> None:  # noqa: B008 - frozen
         self.params = params
-        self._vad = webrtcvad.Vad(params.mode)
+        self._webrtc = WebrtcFrames(params)
         self._flen = params.frame_ms * SAMPLES_PER_MS
         self._nsub = params.frame_ms // SUBFRAME_MS
         # frame energies are integers in 0.01 dB, so the vectorised noise
@@ -278,9 +102,6 @@ class SideVad:
         self._floor: int | None = None  # noise floor, 0.01 dB (pre-emphasised)
         self._frames_seen = 0  # frames through the floor tracker so far
         self._initial_floor = round(_INITIAL_FLOOR_DBFS * 100)
-        self._agc_hist: list[int] = []  # energies of the last loud frames (AGC)
-        self._boost_db = 0.0  # gain applied before webrtcvad (AGC)
-        self._scales: dict[float, np.float32] = {}  # `_scale` of each boost used
         self._prev_row: np.ndarray | None = None  # subframe powers of the last frame
         self._leak: np.ndarray | None = None  # leak powers of subframes not yet in a frame
         self._finished = False
@@ -388,15 +209,13 @@ class SideVad:
             sub = np.where(sub > lk, sub, 0.0)
 
         # webrtcvad, on every frame (its noise model adapts on the quiet ones)
-        start = self._boost_db
-        changes = self._agc(e, loud) if self.params.agc_max_db else []
-        speech = np.array(self._webrtc(self._pcm(x, n, start, changes), n), bool)
+        speech = self._webrtc.speech(x, n, e, loud)
         speech &= loud
         # loud frames webrtcvad missed (a final plosive, a fricative) may
         # extend a run's end within its hangover, never start or prolong it
         tail = audible & ~speech & (e > floor + self._tail)
         idx = np.flatnonzero(speech)
-        ok = self._sustained(y, n, idx, lk)
+        ok = sustained(self.params, y, n, idx, lk)
         if ok is not None:
             # a click: at most the end of a run, within its hangover
             clicks = idx[~ok]
@@ -443,100 +262,6 @@ class SideVad:
         sub *= 1.0 / _SUB  # mean power per subframe
         level: np.ndarray = np.log10(sub.sum(axis=1) * (1.0 / self._nsub) + _POWER_EPS)
         return y, sub, level
-
-    def _webrtc(self, pcm: memoryview, n: int) -> list[bool]:
-        """webrtcvad's verdict on each of the n frames of pcm."""
-        step, vad, sr = 2 * self._flen, self._vad, SAMPLE_RATE_HZ
-        return [vad.is_speech(pcm[i : i + step], sr) for i in range(0, n * step, step)]
-
-    def _pcm(
-        self, x: np.ndarray, n: int, start: float, changes: list[tuple[int, float]]
-    ) -> memoryview:
-        """16-bit PCM bytes for webrtcvad, boosted by the AGC frame by frame
-        (`start` dB, then the `changes` from `_agc`)."""
-        # (the ufuncs' reduce directly: x.max()'s wrapper costs as much again)
-        if np.maximum.reduce(x) > 1.0 or np.minimum.reduce(x) < -1.0:
-            x = np.clip(x, -1.0, 1.0)
-        pcm = np.empty(len(x), np.int16)
-        if not changes and not start:
-            # one pass, float to int16; |x| <= 1 so 32767 cannot overflow
-            np.multiply(x, np.float32(32767.0), out=pcm, casting="unsafe")
-        else:
-            if changes:
-                gain = np.full(n, start)
-                for k, b in changes:
-                    gain[k:] = b
-                scaled = x.reshape(n, -1) * _scale(gain)[:, None]
-            else:  # one gain (a live block): the same product, per sample
-                scaled = x * self._scale_of(start)
-            np.clip(scaled, -32768.0, 32767.0, out=scaled)
-            pcm[:] = scaled.ravel()
-        return memoryview(pcm.data).cast("B")
-
-    def _scale_of(self, boost: float) -> np.float32:
-        """`_scale` of one boost, cached (the AGC moves in a few steps)."""
-        scale = self._scales.get(boost)
-        if scale is None:
-            scale = self._scales[boost] = _scale(np.full(1, boost))[0]
-        return scale
-
-    def _agc(self, e: np.ndarray, loud: np.ndarray) -> list[tuple[int, float]]:
-        """Boost changes in this block: (first frame it applies to, boost dB).
-
-        The level is the mean energy of the last `_AGC_FRAMES` loud frames,
-        in exact integers, so it does not depend on the block sizes.
-        """
-        idx = np.flatnonzero(loud)
-        if not len(idx):
-            return []
-        p = self.params
-        hist = np.concatenate((np.array(self._agc_hist, np.int64), e[idx]))
-        sums = np.concatenate(([0], np.cumsum(hist)))
-        ends = np.arange(len(self._agc_hist) + 1, len(hist) + 1)
-        starts = np.maximum(ends - _AGC_FRAMES, 0)
-        level = (sums[ends] - sums[starts]) / (ends - starts) / 100.0
-        want = np.clip(p.agc_target_dbfs - level, 0.0, p.agc_max_db)
-        step = _AGC_STEP_DB
-        self._agc_hist = hist[-(_AGC_FRAMES - 1) :].tolist()
-        changes: list[tuple[int, float]] = []
-        boost, pos = self._boost_db, 0
-        while True:
-            # a step at a time, with 6 dB of hysteresis: up once the level is
-            # 1.5 steps short, down once it is half a step over
-            rest = want[pos:]
-            off = np.flatnonzero((rest > boost + 1.5 * step) | (rest < boost - 0.5 * step))
-            if not len(off):
-                break
-            j = pos + int(off[0])
-            boost += step if want[j] > boost else -step
-            changes.append((int(idx[j]) + 1, boost))
-            pos = j + 1
-        self._boost_db = boost
-        return changes
-
-    def _sustained(
-        self, y: np.ndarray, n: int, idx: np.ndarray, leak: np.ndarray | None
-    ) -> np.ndarray | None:
-        """Which of the speech frames idx hold their energy (None: all).
-
-        The frame's 10 ms windows at 5 ms steps (each spans a pitch period
-        of 100 Hz and up) must all be within `transient_db` of the loudest.
-        A key click rises at once and decays within a few ms.  With a leak,
-        what counts is the energy above it (a click over the customer's
-        leaked voice is still a click).
-        """
-        p = self.params
-        if not p.transient_db or p.frame_ms < 20 or not len(idx):
-            return None
-        bins = y.reshape(n, -1, _BIN)[idx]
-        be = np.einsum("ijk,ijk->ij", bins, bins)
-        if leak is not None:
-            per_bin = np.repeat(leak[idx], SUBFRAME_MS // _BIN_MS, axis=1) * _BIN
-            be = np.maximum(be - per_bin, 0.0)
-        win = be[:, :-1] + be[:, 1:]  # 10 ms windows at 5 ms steps
-        near = win >= win.max(axis=1, keepdims=True) * np.float32(10.0 ** (-p.transient_db / 10.0))
-        ok: np.ndarray = near.all(axis=1)
-        return ok
 
     def _runs(
         self,
@@ -637,9 +362,3 @@ def _groups(frames: np.ndarray, hang: int) -> list[list[int]]:
     lasts = np.concatenate((frames[cut], frames[-1:])).tolist()
     counts = np.diff(np.concatenate(([0], cut + 1, [len(frames)]))).tolist()
     return [list(g) for g in zip(firsts, lasts, counts, strict=True)]
-
-
-def _scale(gain_db: np.ndarray) -> np.ndarray:
-    """float32 factors from [-1, 1] to 16-bit PCM boosted by gain_db."""
-    scale: np.ndarray = (32767.0 * 10.0 ** (gain_db / 20.0)).astype(np.float32)
-    return scale
