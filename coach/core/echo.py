@@ -13,27 +13,9 @@ FFT): it costs about what the VAD's own energy measurement costs.
 1. **Levels.**  Both channels' pre-emphasised subframe energies (as the VAD
    measures them) in integer 0.01 dB, each with a tracked noise floor
    (drops at once, rises slowly).
-2. **Detector**, every `hop_ms`, over the last `window_s` of far-end
-   activity: for every lag d in 0..`max_delay_ms`, the correlation between
-   the mic's level (clamped to its floor + `mic_clamp_db`: a headset mic,
-   silent while the customer talks, is a constant) and the loopback's level
-   d earlier, over the subframes where the loopback was active.  Both level
-   series are running medians of 5 subframes first, so key clicks (outliers
-   of one or two subframes) do not drown the evidence.  A leak gives a sharp
-   peak at its delay (0.83 on a synthetic laptop call; 0.85 within 0.7 s of
-   the customer's first words); headset calls stay below 0.55 with a lower
-   confidence bound below 0.15.  It engages when the correlation's lower
-   confidence bound (Fisher z, `frames_per_dof` subframes per independent
-   sample) reaches `engage_corr` and the peak stands `min_sharpness` above
-   the median over all lags (turn-taking correlates broadly, a leak at one
-   delay); it releases when the upper bound falls below `release_corr`.
-3. **Coupling**: mic level minus delayed loopback level (the medians),
-   over the window's subframes where the loopback is active and the mic is
-   `audible_db` above its floor: in 1 dB bins, the median of the densest
-   5 dB.  The leak alone is one tight cluster; the rep talking over the
-   customer, and the leak's quietest syllables in the room noise, spread
-   wide (a plain median went wrong by 15 dB where few leaked syllables rise
-   above 12 dB SNR noise).
+2. **Detector**, every `hop_ms`: the correlation of the mic's level with the
+   loopback's at every lag, and the leak's coupling (coach/core/leak_detector.py).
+3. **Coupling**: the densest few dB of mic minus delayed loopback level.
 4. **Gate**, while engaged: in subframe k the leak may reach
    ``env[k] + coupling + margin_db``, where env is the loopback's level at
    lags d-1..d, held with a decay of `tail_db_per_10ms` (the room's
@@ -70,13 +52,18 @@ of the VAD, 20 ms live blocks ~30 us each (0.15 % of a core), engaged ~60 us
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from coach.core.echo_gate import GateState, leak_powers
 from coach.core.echo_levels import SILENCE, ChannelLevels
 from coach.core.echo_params import EchoParams
-from coach.core.leak_detector import HIST_LO, NBINS, HopWindow, correlation, leak_coupling, sliding
+from coach.core.leak_detector import (
+    HopWindow,
+    correlation,
+    coupling_histograms,
+    lag_sums,
+    leak_coupling,
+)
 from coach.core.levels import SUBFRAME_SAMPLES
 from coach.errors import CoachError
 
@@ -84,16 +71,6 @@ SUB = SUBFRAME_SAMPLES
 """Samples per 10 ms subframe: the grid of the levels and of the gate."""
 HEADSET_WARNING = "your microphone picks up the other side — use a headset for best results"
 _EMPTY: tuple[np.ndarray, None] = (np.zeros(0, np.float32), None)
-
-
-class _State(NamedTuple):
-    """What the gate uses from one hop boundary to the next."""
-
-    at: int  # first subframe it applies to
-    decided: bool  # auto: the detector has engaged or found no leak (never holds again)
-    gating: bool
-    delay: int | None  # subframes; None: every lag (mode "on" before it is measured)
-    coupling: int  # 0.01 dB (0 when not gating)
 
 
 class LeakGate:
@@ -123,7 +100,7 @@ class LeakGate:
         self._window = HopWindow(self._win, self._d + 1)
         # the gate
         on = mode == "on"
-        self._state = _State(0, on, on, None, round(p.default_coupling_db * 100) if on else 0)
+        self._state = GateState(0, on, on, None, round(p.default_coupling_db * 100) if on else 0)
         # the mic's delay line: samples from subframe `_out` on, not yet released
         self._mic = np.zeros(0, np.float32)
         self._out = 0
@@ -196,7 +173,7 @@ class LeakGate:
             self._at_risk = np.concatenate((self._at_risk, np.zeros(missing, bool)))
         on = self.mode == "on"
         coupling = round(p.default_coupling_db * 100) if on else 0
-        self._state = _State(self.subframes, on, on, None, coupling)
+        self._state = GateState(self.subframes, on, on, None, coupling)
         self.engaged = False
         self.delay_ms = None
         self.coupling_db = None
@@ -293,7 +270,7 @@ class LeakGate:
             self._last_active = int(last[-1])
             self._at_risk = np.concatenate((self._at_risk, k - last <= self._d))
 
-    def _release_states(self, states: list[_State]) -> tuple[np.ndarray, np.ndarray | None]:
+    def _release_states(self, states: list[GateState]) -> tuple[np.ndarray, np.ndarray | None]:
         """Release the mic samples up to where each state allows, each stretch gated by the
         state in effect there."""
         if not any(st.gating for st in states) and all(st.decided for st in states):
@@ -343,7 +320,7 @@ class LeakGate:
         risky = np.flatnonzero(self._at_risk[lo - self._out : p - self._out])
         return lo + int(risky[0]) if len(risky) else p
 
-    def _release(self, to: int, st: _State) -> np.ndarray | None:
+    def _release(self, to: int, st: GateState) -> np.ndarray | None:
         """Release the held subframes up to `to`: their leak powers with state st."""
         m = to - self._out
         if m <= 0:  # released already (the gate measures the loop ahead of the mic)
@@ -372,66 +349,27 @@ class LeakGate:
         self._released = upto
         return out
 
-    def _gate(self, hist: np.ndarray, s: _State) -> np.ndarray:
+    def _gate(self, hist: np.ndarray, s: GateState) -> np.ndarray:
         """Leak powers of len(hist) - D subframes; hist holds D loop levels before them."""
-        d = self._d
-        m = len(hist) - d
-        if s.delay is None:
-            lo, hi = 0, d
-        else:
-            lo, hi = max(0, s.delay - 1), s.delay
-        # raw[k] = max of the loop level at lags lo..hi
-        if hi - lo == 1:
-            raw = np.maximum(hist[d - hi : d - hi + m], hist[d - lo : d - lo + m])
-        else:
-            raw = sliding(hist[d - hi : d - lo + m], hi - lo + 1).max(axis=1)
-        # held[k] = max(raw[k], held[k-1] - tail): integers, so exact either way
-        if m <= 4:  # a live block: cheaper in Python
-            h, tail, vals = self._held, self._tail, []
-            for r in raw.tolist():
-                h = max(r, h - tail)
-                vals.append(h)
-            held = np.array(vals, np.int64)
-        else:  # as a cumulative max
-            ramp = np.arange(1, m + 1, dtype=np.int64) * self._tail
-            held = np.maximum(np.maximum.accumulate(raw + ramp), self._held) - ramp
-        self._held = int(held[-1])
-        thr = (held + (s.coupling + self._margin)) * 0.001
-        out: np.ndarray = np.power(10.0, thr)
-        out[held <= SILENCE + 2000] = 0.0  # no far end (below -100 dB): no leak
+        out, self._held = leak_powers(hist, self._d, s, self._held, self._tail, self._margin)
         return out
 
-    def _hops(self, hops: int) -> list[_State]:
+    def _hops(self, hops: int) -> list[GateState]:
         """The detector over `hops` complete hops; the states they lead to."""
         hop, d = self._hop, self._d
         k = hops * hop
-        a = self._mic_median[:k]
-        # lagged loop: bl[t, j] = loop level at subframe t - j (t in these hops)
-        bl = sliding(self._loop_median[: d + k], d + 1)[:, ::-1]
-        al = sliding(self._loop_active[: d + k], d + 1)[:, ::-1]
         hop_start = self.subframes - len(self._mic_median)
-        # hops with far-end activity at some lag count; the others change nothing
-        act = self._loop_active[: d + k]
-        first_active = np.concatenate(([0], np.cumsum(act)))
-        ends = np.arange(1, hops + 1) * hop + d  # window of hop j: act[j*hop : ends[j]]
-        counting = np.flatnonzero(first_active[ends] > first_active[ends - hop - d])
-        out: list[_State] = []
+        mic, loop, active = self._mic_median[:k], self._loop_median[: d + k], self._loop_active
+        counting, stats = lag_sums(mic, loop, active[: d + k], hop, d)
+        out: list[GateState] = []
         if len(counting):
-            # per hop and lag: n, sum a, sum b, sum aa, sum bb, sum ab over active subframes
-            c = len(counting)
-            w = al.reshape(hops, hop, d + 1)[counting]
-            av = a.reshape(hops, hop, 1)[counting]
-            bv = np.where(w, bl.reshape(hops, hop, d + 1)[counting], 0)
-            aw = np.where(w, av, 0)
-            sums = (w, aw, bv, aw * av, bv * bv, aw * bv)
-            stats = np.stack([x.sum(1) for x in sums], axis=1).reshape(c, 6, d + 1)
             out = self._decide(hop_start + (counting + 1) * hop, counting, stats)
         # keep D loop levels before the next hop, and the mic of the partial hop
         self._loop_median, self._loop_active = self._loop_median[k:], self._loop_active[k:]
         self._mic_median, self._mic_audible = self._mic_median[k:], self._mic_audible[k:]
         return out
 
-    def _decide(self, at: np.ndarray, counting: np.ndarray, stats: np.ndarray) -> list[_State]:
+    def _decide(self, at: np.ndarray, counting: np.ndarray, stats: np.ndarray) -> list[GateState]:
         """Update the window with the counting hops' statistics; decide after each.
 
         The state after a hop is a function of the window's totals then (and
@@ -455,7 +393,14 @@ class LeakGate:
             sharp[sel] = rb[sel] - np.median(r[sel], axis=1)
             can_engage &= sharp >= p.min_sharpness
         must_release = measured & (high < p.release_corr)
-        hist = self._coupling_hist(counting, best, hop, d)
+        hist = coupling_histograms(
+            counting,
+            best,
+            hop,
+            d,
+            (self._mic_median, self._mic_audible),
+            (self._loop_median, self._loop_active),
+        )
         if measured.any():
             self.correlation = float(rb[measured][-1])
         on = self.mode == "on"
@@ -464,7 +409,7 @@ class LeakGate:
         coupling = leak_coupling(
             self._window.histograms(hist, per_hop=True), self._default_coupling
         )
-        out: list[_State] = []
+        out: list[GateState] = []
         state = self._state
         decided = state.decided
         for i in range(len(r)):
@@ -482,9 +427,9 @@ class LeakGate:
                 )  # fmt: skip
             if gating:
                 delay = int(best[i]) if measured[i] else None
-                nxt = _State(int(at[i]), decided, True, delay, int(coupling[i]))
+                nxt = GateState(int(at[i]), decided, True, delay, int(coupling[i]))
             else:
-                nxt = _State(int(at[i]), decided, False, None, 0)
+                nxt = GateState(int(at[i]), decided, False, None, 0)
             if nxt[1:] != state[1:]:
                 out.append(nxt)
                 state = nxt
@@ -492,25 +437,10 @@ class LeakGate:
             self.delay_ms, self.coupling_db = state.delay * 10, state.coupling / 100
         return out
 
-    def _ungated_hops(self, at: np.ndarray, n: np.ndarray, hist: np.ndarray) -> list[_State]:
+    def _ungated_hops(self, at: np.ndarray, n: np.ndarray, hist: np.ndarray) -> list[GateState]:
         """Hops in which nothing is gated: only `decided` may change (enough evidence)."""
         self._window.histograms(hist, per_hop=False)
         if self._state.decided or not (n >= self._clear_n).any():
             return []
         j = int(np.argmax(n >= self._clear_n))
-        return [_State(int(at[j]), True, False, None, 0)]
-
-    def _coupling_hist(
-        self, counting: np.ndarray, best: np.ndarray, hop: int, d: int
-    ) -> np.ndarray:
-        """Per counting hop, a histogram (1 dB bins) of mic - loop on leak-like subframes."""
-        t = (counting[:, None] * hop + np.arange(hop)[None, :]).ravel()  # subframe in buffer
-        lag = np.repeat(best, hop)
-        i0 = d + t - lag  # index in _loop_median of the loop at the best lag
-        i1 = np.where(lag > 0, i0 + 1, i0)  # one lag earlier: a delay between two subframes
-        loop = np.maximum(self._loop_median[i0], self._loop_median[i1])
-        ok = self._loop_active[i0] & self._mic_audible[t]
-        res = np.clip((self._mic_median[t] - loop) // 100 - HIST_LO, 0, NBINS - 1)
-        rows = np.repeat(np.arange(len(counting)), hop)
-        flat = np.bincount((rows * NBINS + res)[ok], minlength=len(counting) * NBINS)
-        return flat.reshape(len(counting), NBINS)
+        return [GateState(int(at[j]), True, False, None, 0)]
