@@ -59,7 +59,7 @@ from coach.core.echo_levels import SILENCE, ChannelLevels
 from coach.core.echo_params import EchoParams
 from coach.core.leak_detector import (
     HopWindow,
-    correlation,
+    best_lag,
     coupling_histograms,
     lag_sums,
     leak_coupling,
@@ -377,15 +377,8 @@ class LeakGate:
         """
         p, hop, d = self.params, self._hop, self._d
         totals = self._window.sums(stats)  # (c, 6, D+1) after each counting hop
-        r = correlation(totals)
-        rows = np.arange(len(r))
-        best = r.argmax(axis=1)
-        rb = r[rows, best]
-        n = totals[rows, 0, best]
+        r, best, rb, n, low, high = best_lag(totals, p.confidence_z, p.frames_per_dof)
         measured = n >= self._min_n
-        z = np.arctanh(np.clip(rb, -0.999999, 0.999999))
-        width = p.confidence_z / np.sqrt(np.maximum(n / p.frames_per_dof - 3.0, 1.0))
-        low, high = np.tanh(z - width), np.tanh(z + width)
         can_engage = measured & (low >= p.engage_corr)
         sharp = np.zeros(len(r))
         if can_engage.any() or self.trace is not None:
@@ -393,14 +386,8 @@ class LeakGate:
             sharp[sel] = rb[sel] - np.median(r[sel], axis=1)
             can_engage &= sharp >= p.min_sharpness
         must_release = measured & (high < p.release_corr)
-        hist = coupling_histograms(
-            counting,
-            best,
-            hop,
-            d,
-            (self._mic_median, self._mic_audible),
-            (self._loop_median, self._loop_active),
-        )
+        mic, loop = (self._mic_median, self._mic_audible), (self._loop_median, self._loop_active)
+        hist = coupling_histograms(counting, best, hop, d, mic, loop)
         if measured.any():
             self.correlation = float(rb[measured][-1])
         on = self.mode == "on"

@@ -183,3 +183,20 @@ def coupling_histograms(
     rows = np.repeat(np.arange(len(counting)), hop)
     flat = np.bincount((rows * NBINS + res)[ok], minlength=len(counting) * NBINS)
     return flat.reshape(len(counting), NBINS)
+
+
+def best_lag(
+    totals: np.ndarray, confidence_z: float, frames_per_dof: int
+) -> tuple[np.ndarray, ...]:
+    """Per row of window totals: the correlation at every lag, the best lag, its
+    correlation and evidence (subframes), and that correlation's confidence bounds
+    (Fisher z, ``frames_per_dof`` subframes per independent sample)."""
+    r = correlation(totals)
+    rows = np.arange(len(r))
+    best = r.argmax(axis=1)
+    rb = r[rows, best]
+    n = totals[rows, 0, best]
+    z = np.arctanh(np.clip(rb, -0.999999, 0.999999))
+    width = confidence_z / np.sqrt(np.maximum(n / frames_per_dof - 3.0, 1.0))
+    low, high = np.tanh(z - width), np.tanh(z + width)
+    return r, best, rb, n, low, high
