@@ -63,6 +63,12 @@ class LoopSource:
     def close(self) -> None:
         pass
 
+    notices: tuple[tuple[float, str], ...] = ()
+    realigned: tuple[int, ...] = ()
+
+    def want(self, frames: int) -> None:
+        pass
+
 
 def test_an_eight_hour_call_stays_small_and_right() -> None:
     x, _ = sf.read(DEMO_CALL, dtype="float32")

@@ -39,7 +39,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +95,20 @@ class Source(Protocol):
     def state(self) -> SourceState: ...
 
     def close(self) -> None: ...
+
+    @property
+    def notices(self) -> Sequence[tuple[float, str]]:
+        """Each device change so far, once: (call seconds, the line that says it)."""
+        ...
+
+    @property
+    def realigned(self) -> Sequence[int]:
+        """Each time the sides were realigned so far: the sample the realignment is at."""
+        ...
+
+    def want(self, frames: int) -> None:
+        """The loop will feed when ``frames`` samples are in: a hint for batching reads."""
+        ...
 
 
 class ReplaySource:
@@ -164,6 +178,17 @@ class ReplaySource:
 
     def close(self) -> None:
         self._blocks = None
+
+    @property
+    def notices(self) -> Sequence[tuple[float, str]]:
+        return ()  # a recording has no devices to change
+
+    @property
+    def realigned(self) -> Sequence[int]:
+        return ()  # a recording's two sides are aligned from the start
+
+    def want(self, frames: int) -> None:
+        pass  # a recording is read at its own pace, 20 ms at a time
 
 
 # -- what the rep sees ------------------------------------------------------------
@@ -424,166 +449,194 @@ def run_live(
     source: Source, config: Config, options: LiveOptions, stop: StopRequest | None = None
 ) -> LiveResult:
     """Run the call from ``source`` until it stops; return the statistics."""
-    from coach.transcription.transcribe import open_transcriber
+    return LiveSession(source, config, options).run(stop or StopRequest())
 
-    log = options.log if options.panel is None else None
 
-    def say(line: str) -> None:
-        if log is not None:
-            log.write(f"coach: {line}\n")
-            log.flush()
+class LiveSession:
+    """One live call: the loop's state, and one method for each thing it does."""
 
-    # a worker thread behind a bounded queue: the loop never waits for whisper
-    transcriber = open_transcriber(config, live=True, notice=say)
-    analyzer = CallAnalyzer(config, transcriber=transcriber, log=say, budget=options.budget)
-    language = config.coach.language
-    board = NudgeBoard()
-    delivery = NudgeDelivery(
-        bell=_bell_for(options) if config.live.bell else None,
-        desktop=config.live.desktop_notifications,
-        spawn=options.spawn,
-    )
-    events = EventWriter(options.events)
-    period_s = 1.0 / config.live.refresh_hz
-    limit = None if options.duration_s is None else round(options.duration_s * SAMPLE_RATE_HZ)
-    clock = options.clock
+    def __init__(self, source: Source, config: Config, options: LiveOptions) -> None:
+        from coach.transcription.transcribe import open_transcriber
 
-    draw_now = False  # a nudge came: draw before anything else
+        self.source = source
+        self.config = config
+        self.options = options
+        self.log = options.log if options.panel is None else None
+        # a worker thread behind a bounded queue: the loop never waits for whisper
+        transcriber = open_transcriber(config, live=True, notice=self.say)
+        self.analyzer = CallAnalyzer(
+            config, transcriber=transcriber, log=self.say, budget=options.budget
+        )
+        self.language = config.coach.language
+        self.board = NudgeBoard()
+        self.delivery = NudgeDelivery(
+            bell=_bell_for(options) if config.live.bell else None,
+            desktop=config.live.desktop_notifications,
+            spawn=options.spawn,
+        )
+        self.events = EventWriter(options.events)
+        self.period_s = 1.0 / config.live.refresh_hz
+        duration_s = options.duration_s
+        self.limit = None if duration_s is None else round(duration_s * SAMPLE_RATE_HZ)
+        self.draw_now = False  # a nudge came: draw before anything else
+        self.panel_errors = 0
+        self.shown: list[object] = [None]  # what the panel shows now (panel_key)
+        # audio is gathered and fed when something can be due (next_feed_samples):
+        # the same nudges at the same audio time as feeding every frame, fewer calls
+        self.gathered: list[np.ndarray] = []
+        self.feed_at = 0
+        self.announced = False
+        self.warned: tuple[str, ...] = ()
+        self.told = 0
+        self.realigns = 0
 
-    def due(nudge: Nudge) -> None:
-        texts = nudge_texts(nudge, language, config.live)
-        events.emit("nudge", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, text=texts.event)
-        say(f"{nudge.t_ms / 1000:7.2f} s  {texts.log}")
+    def say(self, line: str) -> None:
+        if self.log is not None:
+            self.log.write(f"coach: {line}\n")
+            self.log.flush()
 
-    def cue(c: Cue, during_call: bool = True) -> None:
+    def due(self, nudge: Nudge) -> None:
+        texts = nudge_texts(nudge, self.language, self.config.live)
+        t_s = round(nudge.t_ms / 1000, 3)
+        self.events.emit("nudge", t=t_s, kind=nudge.kind, text=texts.event)
+        self.say(f"{nudge.t_ms / 1000:7.2f} s  {texts.log}")
+
+    def cue(self, c: Cue, during_call: bool = True) -> None:
         """The budget's verdict: only a shown nudge reaches the panel, bell and desktop."""
-        nonlocal draw_now
         nudge = c.nudge
         fields: dict[str, Any] = {"action": c.action, "at": round(c.at_ms / 1000, 3)}
         if nudge.hidden is not None:
             fields["why"] = nudge.hidden
-        events.emit("cue", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, **fields)
+        self.events.emit("cue", t=round(nudge.t_ms / 1000, 3), kind=nudge.kind, **fields)
         if c.action == "held":
-            board.hold(nudge)
+            self.board.hold(nudge)
         elif c.action == "hidden":
-            board.unhold(nudge)
+            self.board.unhold(nudge)
         else:
-            texts = nudge_texts(nudge, language, config.live)
-            board.show(nudge, texts.panel, analyzer.timeline, analyzer.now_ms)
+            texts = nudge_texts(nudge, self.language, self.config.live)
+            self.board.show(nudge, texts.panel, self.analyzer.timeline, self.analyzer.now_ms)
             if during_call:
-                delivery.deliver(texts.notification)
-        draw_now = True  # on the panel at once, not at the next refresh
+                self.delivery.deliver(texts.notification)
+        self.draw_now = True  # on the panel at once, not at the next refresh
 
-    panel_errors = 0
-    shown: list[object] = [None]  # what the panel shows now (panel_key)
-
-    def draw(live: Live) -> None:
+    def draw(self, live: Live) -> None:
         """A bug in the panel is reported once; the coach keeps listening."""
-        nonlocal panel_errors, draw_now
-        draw_now = False
+        self.draw_now = False
+        source = self.source
         try:
-            _draw(live, snapshot(analyzer, board, source.state(), source.listening), shown)
+            snap = snapshot(self.analyzer, self.board, source.state(), source.listening)
+            _draw(live, snap, self.shown)
         except Exception as e:  # noqa: BLE001 - the call matters more than the panel
-            panel_errors += 1
-            if panel_errors == 1:
+            self.panel_errors += 1
+            if self.panel_errors == 1:
                 sys.stderr.write(f"coach: the panel failed ({type(e).__name__}); still listening\n")
 
-    # audio is gathered and fed when something can be due (next_feed_samples):
-    # the same nudges at the same audio time as feeding every frame, fewer calls
-    gathered: list[np.ndarray] = []
-    feed_at = 0
-    want = getattr(source, "want", None)
-
-    def feed_gathered() -> None:
-        if not gathered:
+    def feed_gathered(self) -> None:
+        if not self.gathered:
             return
+        gathered = self.gathered
         block = gathered[0] if len(gathered) == 1 else np.concatenate(gathered, axis=1)
         gathered.clear()
-        if limit is not None:
-            block = block[:, : max(0, limit - analyzer.samples)]
-        for nudge in analyzer.feed(block):
-            due(nudge)
-        for c in analyzer.take_cues():
-            cue(c)
+        if self.limit is not None:
+            block = block[:, : max(0, self.limit - self.analyzer.samples)]
+        for nudge in self.analyzer.feed(block):
+            self.due(nudge)
+        for c in self.analyzer.take_cues():
+            self.cue(c)
 
-    stop = stop or StopRequest()
-    reason = "stopped"
-    announced = False
-    warned: tuple[str, ...] = ()
-    notices: list[tuple[float, str]] = getattr(source, "notices", [])
-    told = 0
-    realigned: list[int] = getattr(source, "realigned", [])
-    realigns = 0
-    source.start()
-    try:
-        with stop, _panel(options.panel) as live:
-            next_draw = next_check = clock()
-            while True:
-                if stop.reason is not None:
-                    reason = stop.reason
-                    break
-                if limit is not None and analyzer.samples >= limit:
-                    reason = "duration"
-                    break
-                if source.ended is not None:
-                    reason = source.ended
-                    break
-                wait = next_draw - clock() if live is not None else IDLE_WAIT_S
-                blocks = source.read(max(0.0, wait))
-                if source.listening and not announced:
-                    announced = True
-                    events.emit("listening")
-                    say("listening")
-                while len(realigned) > realigns:  # before the blocks that follow it
-                    analyzer.realign(realigned[realigns])
-                    realigns += 1
-                while len(notices) > told:  # a device changed or came back: once each
-                    at_s, text = notices[told]
-                    told += 1
-                    events.emit("device", t=at_s, text=text)
-                    say(text)
-                if blocks:
-                    gathered.extend(blocks)
-                    have = analyzer.samples + sum(b.shape[1] for b in gathered)
-                    if have >= feed_at or (limit is not None and have >= limit):
-                        feed_gathered()
-                        feed_at = analyzer.next_feed_samples()
-                        if want is not None:
-                            want(feed_at)
-                now = clock()
-                if log is not None and now >= next_check:
-                    next_check = now + WARN_CHECK_S
-                    warnings = source.state().warnings + tuple(analyzer.warnings)
-                    for w in warnings:
-                        if w not in warned:
-                            say(w)
-                    warned = warnings
-                if live is not None and (now >= next_draw or draw_now):
-                    draw(live)
-                    next_draw = max(next_draw + period_s, now)
-                delivery.reap()
-            if live is not None:
-                draw(live)
-    finally:
-        source.close()
-    feed_gathered()  # nothing heard is lost
-    try:
-        for nudge in analyzer.finish():
-            due(nudge)
-        for c in analyzer.take_cues():
-            cue(c, during_call=False)
-        stats = analyzer.stats()
-    finally:
-        analyzer.close()
-    stats["end_reason"] = reason
-    extra = source.state()
-    if extra.counters:
-        stats["capture"] = extra.counters
-    if extra.report_warnings:
-        stats["warnings"] = list(stats.get("warnings") or []) + list(extra.report_warnings)
-    streamed = stats if config.live.event_quotes else fixed_nudge_texts(stats, language)
-    events.emit("stats", **streamed)
-    return LiveResult(stats=stats, reason=reason)
+    def run(self, stop: StopRequest) -> LiveResult:
+        """Listen until a stop, then finish the analysis and report."""
+        reason = "stopped"
+        self.source.start()
+        try:
+            with stop, _panel(self.options.panel) as live:
+                reason = self.listen(stop, live)
+                if live is not None:
+                    self.draw(live)
+        finally:
+            self.source.close()
+        self.feed_gathered()  # nothing heard is lost
+        return self.finish(reason)
+
+    def stop_reason(self, stop: StopRequest) -> str | None:
+        if stop.reason is not None:
+            return stop.reason
+        if self.limit is not None and self.analyzer.samples >= self.limit:
+            return "duration"
+        return self.source.ended
+
+    def listen(self, stop: StopRequest, live: Live | None) -> str:
+        """The loop: read, feed, report news, redraw; the reason it stopped."""
+        clock = self.options.clock
+        next_draw = next_check = clock()
+        while (reason := self.stop_reason(stop)) is None:
+            wait = next_draw - clock() if live is not None else IDLE_WAIT_S
+            self.take(self.source.read(max(0.0, wait)))
+            now = clock()
+            if self.log is not None and now >= next_check:
+                next_check = now + WARN_CHECK_S
+                self.warn()
+            if live is not None and (now >= next_draw or self.draw_now):
+                self.draw(live)
+                next_draw = max(next_draw + self.period_s, now)
+            self.delivery.reap()
+        return reason
+
+    def take(self, blocks: list[np.ndarray]) -> None:
+        """What one read brought: the source's news, then the audio."""
+        source, analyzer = self.source, self.analyzer
+        if source.listening and not self.announced:
+            self.announced = True
+            self.events.emit("listening")
+            self.say("listening")
+        realigned = source.realigned
+        while len(realigned) > self.realigns:  # before the blocks that follow it
+            analyzer.realign(realigned[self.realigns])
+            self.realigns += 1
+        notices = source.notices
+        while len(notices) > self.told:  # a device changed or came back: once each
+            at_s, text = notices[self.told]
+            self.told += 1
+            self.events.emit("device", t=at_s, text=text)
+            self.say(text)
+        if not blocks:
+            return
+        self.gathered.extend(blocks)
+        have = analyzer.samples + sum(b.shape[1] for b in self.gathered)
+        if have >= self.feed_at or (self.limit is not None and have >= self.limit):
+            self.feed_gathered()
+            self.feed_at = analyzer.next_feed_samples()
+            source.want(self.feed_at)
+
+    def warn(self) -> None:
+        """Without a panel, each new warning of the source or analysis is one log line."""
+        warnings = self.source.state().warnings + tuple(self.analyzer.warnings)
+        for w in warnings:
+            if w not in self.warned:
+                self.say(w)
+        self.warned = warnings
+
+    def finish(self, reason: str) -> LiveResult:
+        """The nudges and cues the end brings, then the statistics, streamed and returned."""
+        analyzer = self.analyzer
+        try:
+            for nudge in analyzer.finish():
+                self.due(nudge)
+            for c in analyzer.take_cues():
+                self.cue(c, during_call=False)
+            stats = analyzer.stats()
+        finally:
+            analyzer.close()
+        stats["end_reason"] = reason
+        extra = self.source.state()
+        if extra.counters:
+            stats["capture"] = extra.counters
+        if extra.report_warnings:
+            stats["warnings"] = list(stats.get("warnings") or []) + list(extra.report_warnings)
+        live_config = self.config.live
+        streamed = stats if live_config.event_quotes else fixed_nudge_texts(stats, self.language)
+        self.events.emit("stats", **streamed)
+        return LiveResult(stats=stats, reason=reason)
 
 
 @contextmanager
