@@ -12,7 +12,7 @@ nudges are exactly those of ``coach analyze`` on the same audio. Around it:
   (Rich ``auto_refresh=False``), and at once when a nudge comes;
 - nudge delivery, for the nudges the budget shows (coach/core/budget.py): the
   newest on the panel (``acknowledge`` until the rep backchannels or the story
-  ends, others for :data:`NUDGE_HOLD_S`), the terminal bell and a desktop
+  ends, others for :data:`~coach.live.delivery.NUDGE_HOLD_S`), the terminal bell and a desktop
   notification (``notify-send``, fire and forget), each switchable in the
   config; a cue held for the rep's pause is a quiet marker on the panel only;
 - ``--events``: newline-delimited JSON, flushed at once: ``listening``, each
