@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 
 from coach.core.types import SAMPLE_RATE_HZ
-from coach.live.session import DEMO_CALL
+from coach.live.sources import DEMO_CALL
 
 RATE = SAMPLE_RATE_HZ
 GOAL_SPEED_X = 300.0

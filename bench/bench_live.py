@@ -92,7 +92,7 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
     from coach.audio.capture import SAMPLE_RATE_HZ, open_input
     from coach.audio.devices import choose_devices, load_sounddevice
     from coach.config import Config
-    from coach.live.session import start_capture
+    from coach.live.devices import start_capture
 
     cap = start_capture(Config(), None, None)
     cap.start()

@@ -58,6 +58,7 @@ class _Collect:
     name = "collect"
     dropped = 0
     passes = 0
+    error: str | None = None
 
     def __init__(self) -> None:
         self.pieces: list[Piece] = []

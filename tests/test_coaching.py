@@ -266,7 +266,7 @@ def test_a_live_call_with_history_is_planned_from_it_and_labelled(
 ) -> None:
     """coach.control_every = 2: the second live call is silent, its nudges all kept."""
     from coach.cli.app import _live_call, _load
-    from coach.live.session import DEMO_CALL, ReplaySource
+    from coach.live.sources import DEMO_CALL, ReplaySource
 
     monkeypatch.setenv(history.ENV_VAR, str(tmp_path / "data"))
     cfg = tmp_path / "config.toml"

@@ -16,7 +16,8 @@ from coach.core import rules
 from coach.core.timeline import Timeline
 from coach.core.timing import Timing
 from coach.core.types import Side
-from coach.live.session import DEMO_CALL, LiveOptions, ReplaySource, run_live
+from coach.live.session import LiveOptions, run_live
+from coach.live.sources import DEMO_CALL, ReplaySource
 from tests.support.fakes import FakeClock
 from tests.support.live_call import QUIET as CONFIG
 from tests.support.synth import make_call, write_call

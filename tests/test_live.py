@@ -45,16 +45,10 @@ from coach.core.pipeline import CallAnalyzer
 from coach.core.timeline import Nudge
 from coach.core.types import NudgeKind, Side
 from coach.errors import CoachError
-from coach.live.session import (
-    DEMO_CALL,
-    LiveOptions,
-    NudgeBoard,
-    NudgeDelivery,
-    ReplaySource,
-    StopRequest,
-    nudge_texts,
-    run_live,
-)
+from coach.live.delivery import NudgeBoard, NudgeDelivery, nudge_texts
+from coach.live.session import LiveOptions, run_live
+from coach.live.signals import StopRequest
+from coach.live.sources import DEMO_CALL, ReplaySource
 from tests.support.fakes import FakeClock
 from tests.support.live_call import QUIET, quiet_config
 

@@ -87,7 +87,7 @@ def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None
     the room noise that follows must not be taken for speech."""
     import soundfile as sf
 
-    from coach.live.session import DEMO_CALL
+    from coach.live.sources import DEMO_CALL
 
     x, _ = sf.read(DEMO_CALL, dtype="float32")
     call = np.ascontiguousarray(x.T)

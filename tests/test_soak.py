@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from coach.audio.capture import SourceState
 from coach.core.pipeline import CallAnalyzer
-from coach.live.session import DEMO_CALL, LiveOptions, SourceState, run_live
+from coach.live.session import LiveOptions, run_live
+from coach.live.sources import DEMO_CALL
 from tests.support.live_call import QUIET as CONFIG
 
 pytestmark = pytest.mark.soak
@@ -61,6 +63,12 @@ class LoopSource:
         return SourceState()
 
     def close(self) -> None:
+        pass
+
+    notices: tuple[tuple[float, str], ...] = ()
+    realigned: tuple[int, ...] = ()
+
+    def want(self, frames: int) -> None:
         pass
 
 

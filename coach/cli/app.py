@@ -286,7 +286,8 @@ def start(
     """
     with user_errors():
         # the live loop loads numpy, the VAD and the audio libraries: only when it runs
-        from coach.live.session import check_duration, start_capture
+        from coach.live.devices import start_capture
+        from coach.live.wiring import check_duration
 
         loaded = _load(config, preset, no_transcribe)
         check_duration(duration)
@@ -310,7 +311,8 @@ def demo(
 ) -> None:
     """Watch the coach on a short sample call replayed in real time: no call or mic needed."""
     with user_errors():
-        from coach.live.session import DEMO_CALL, ReplaySource, check_duration  # see start
+        from coach.live.sources import DEMO_CALL, ReplaySource  # see start
+        from coach.live.wiring import check_duration
 
         loaded = _load(config, preset, no_transcribe)
         check_duration(duration)
@@ -328,13 +330,8 @@ def _live_call(
     history_source: str | None = None,
 ) -> None:
     """Run a live call; the report (and the history entry) come even after a signal."""
-    from coach.live.session import (  # see start
-        LiveOptions,
-        open_events,
-        panel_console,
-        run_live,
-        write_stats_json,
-    )
+    from coach.live.session import LiveOptions, run_live  # see start
+    from coach.live.wiring import open_events, panel_console, write_stats_json
 
     out = open_events(events)
     to_stdout = out is not None or stats_json == "-"
@@ -393,7 +390,9 @@ def devices(
 ) -> None:
     """List the input devices and which ones `coach start` would use for you and the customer."""
     with user_errors():
-        from coach.live.session import check_duration, list_devices, run_meter  # see start
+        from coach.live.devices import list_devices  # see start
+        from coach.live.meter import run_meter
+        from coach.live.wiring import check_duration
 
         loaded = _load(config, preset)
         check_duration(duration)

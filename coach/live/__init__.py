@@ -6,4 +6,8 @@ terminal, the nudges the budget shows (on screen, stderr or the desktop), the
 events and final statistics when asked, and the call's numbers for the history.
 ``session`` is the loop: it feeds blocks to the same pipeline ``analyze`` uses,
 so everything it decides is on audio time; only delivery looks at the clock.
+``sources`` says where the audio comes from (the protocol, a replayed recording),
+``devices`` opens and lists the live inputs, ``delivery`` turns nudges into what
+the rep sees and the events, ``signals`` turns Ctrl-C into a stop, ``wiring`` is
+the CLI's choice of outputs and ``meter`` shows the inputs' levels.
 """

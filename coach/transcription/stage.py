@@ -286,7 +286,7 @@ class TranscriptionStage:
         skipped, self._skipped = self._skipped, []
         self._take(skipped + self.transcriber.poll())
         self._keep_up()
-        error = getattr(self.transcriber, "error", None)
+        error = self.transcriber.error
         if error and not self._error_reported and self.log is not None:
             self._error_reported = True
             self.log(f"transcription stopped ({error}); coaching on VAD alone")

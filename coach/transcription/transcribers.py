@@ -80,6 +80,8 @@ class Transcriber(Protocol):
     name: str
     dropped: int
     passes: int
+    error: str | None
+    """Why the transcriber stopped for good (None while it works)."""
 
     def submit(self, piece: Piece) -> None: ...
     def submit_pack(self, pieces: list[Piece]) -> None: ...
@@ -122,6 +124,7 @@ class SyncTranscriber:
         self.name = name
         self.dropped = 0
         self.passes = 0
+        self.error: str | None = None  # a failed pass drops its pieces, never stops this one
         self._results: list[PieceResult] = []
 
     def submit(self, piece: Piece) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 import soundfile as sf
 
 from coach.config import Config, LiveConfig, TranscribeConfig
-from coach.live.session import DEMO_CALL
+from coach.live.sources import DEMO_CALL
 from tests.support.pulse import VirtualPulse
 
 COACH = [sys.executable, "-c", "from coach.cli import main; main()"]
