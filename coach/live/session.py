@@ -156,7 +156,7 @@ class LiveSession:
     """One live call: the loop's state, and one method for each thing it does."""
 
     def __init__(self, source: Source, config: Config, options: LiveOptions) -> None:
-        from coach.transcription.transcribe import open_transcriber
+        from coach.transcription.transcribers import open_transcriber
 
         self.source = source
         self.config = config

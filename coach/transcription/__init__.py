@@ -11,5 +11,5 @@ its passes in the caller's thread or a worker, ``stage`` decides what is
 transcribed when, ``utterance_text`` turns the texts into statistics and the
 transcript, and ``lexicon`` reads the text (questions, summaries,
 acknowledgement and filler words, key phrases) with the English and German
-lists of ``word_lists``. ``transcribe`` gathers the public names in one import.
+lists of ``word_lists``.
 """
