@@ -3,11 +3,12 @@
 What enters is the defaults, an optional TOML file (``$COACH_CONFIG`` or the
 platform's config folder), a preset and command-line overrides; what leaves is
 one validated, frozen :class:`Config` (inside a :class:`LoadedConfig` that says
-where each value came from), which every stage reads. ``schema`` holds the keys
-(dataclass fields whose metadata is each key's rule and reason, made by ``keys``);
-``presets``, ``validate`` (one key), ``rules`` (keys together), ``loader``,
-``toml_text`` and ``render`` (`coach config init`) read it. Importers use this
-package's names.
+where each value came from), which every stage reads. The keys are dataclass
+fields whose metadata is each key's rule and reason (made by ``keys``), in the
+tables of ``measure_tables``, ``nudges_table`` and ``setup_tables``; ``schema``
+gathers them into :class:`Config`, and ``presets``, ``validate`` (one key),
+``rules`` (keys together), ``loader``, ``toml_text`` and ``render``
+(`coach config init`) read it. Importers use this package's names.
 """
 
 from coach.config.keys import KeySpec, Source, Value
@@ -19,6 +20,8 @@ from coach.config.loader import (
     load_config,
     override,
 )
+from coach.config.measure_tables import ReportConfig, TurnsConfig, VadConfig
+from coach.config.nudges_table import NudgesConfig
 from coach.config.presets import PRESETS, Preset
 from coach.config.render import render_config_toml
 from coach.config.rules import (
@@ -28,22 +31,13 @@ from coach.config.rules import (
     model_name,
     speech_language,
 )
-from coach.config.schema import (
-    DEFAULTS,
-    KEYS,
-    SECTION_CLASSES,
-    TABLES,
+from coach.config.schema import DEFAULTS, KEYS, SECTION_CLASSES, TABLES, Config, config_values
+from coach.config.setup_tables import (
     AudioConfig,
     CoachConfig,
-    Config,
     HistoryConfig,
     LiveConfig,
-    NudgesConfig,
-    ReportConfig,
     TranscribeConfig,
-    TurnsConfig,
-    VadConfig,
-    config_values,
 )
 from coach.config.toml_text import toml_value
 from coach.config.validate import allowed

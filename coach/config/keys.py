@@ -2,7 +2,7 @@
 
 :func:`key` makes such a field and :class:`KeySpec` is how the loader, the
 validation and the renderer see it once it is placed in a table; the tables
-themselves are the dataclasses of :mod:`coach.config.schema`.
+themselves are the dataclasses gathered in :mod:`coach.config.schema`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ _V = TypeVar("_V", bool, int, float, str)
 
 KEY_META = "coach.key"  # the metadata entry of a key's field
 TABLE_META = "coach.table"  # the metadata entry of a table's field in Config
+
+SECONDS = "seconds"  # the unit of every *_s key
+DAY_S = 86400.0  # upper bound for timers, so a huge value effectively switches a nudge off
 
 
 class Source(enum.Enum):
