@@ -91,46 +91,55 @@ def print_report(
     (console or Console()).print(render_report(stats, targets))
 
 
+CallArg = Annotated[
+    Path | None,
+    typer.Argument(help="Stereo recording: channel 0 the rep (mic), channel 1 the customer."),
+]
+RepOpt = Annotated[Path | None, typer.Option("--rep", help="The rep's mono file.")]
+CustomerOpt = Annotated[Path | None, typer.Option("--customer", help="The customer's mono file.")]
+ChannelsOpt = Annotated[
+    str | None,
+    typer.Option("--channels", help="REP,CUSTOMER channel numbers of a multi-channel file."),
+]
+TimelineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--timeline", help="Analyse speaker timing instead of audio: segments JSON or RTTM."
+    ),
+]
+RepSpeakerOpt = Annotated[
+    str | None, typer.Option("--rep-speaker", help="RTTM: the rep's speaker name.")
+]
+TimelineDurationOpt = Annotated[
+    float | None,
+    typer.Option("--duration", help="Timeline: call length in seconds (default: last end)."),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the coach.stats/1 JSON object on stdout.")
+]
+SaveTranscriptOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-transcript",
+        help="Write the transcript (side, times, text) to PATH: JSON for *.json, else text.",
+    ),
+]
+
+
 @app.command()
 def analyze(
-    call: Annotated[
-        Path | None,
-        typer.Argument(help="Stereo recording: channel 0 the rep (mic), channel 1 the customer."),
-    ] = None,
-    rep: Annotated[Path | None, typer.Option("--rep", help="The rep's mono file.")] = None,
-    customer: Annotated[
-        Path | None, typer.Option("--customer", help="The customer's mono file.")
-    ] = None,
-    channels: Annotated[
-        str | None,
-        typer.Option("--channels", help="REP,CUSTOMER channel numbers of a multi-channel file."),
-    ] = None,
-    timeline: Annotated[
-        Path | None,
-        typer.Option(
-            "--timeline", help="Analyse speaker timing instead of audio: segments JSON or RTTM."
-        ),
-    ] = None,
-    rep_speaker: Annotated[
-        str | None, typer.Option("--rep-speaker", help="RTTM: the rep's speaker name.")
-    ] = None,
-    duration: Annotated[
-        float | None,
-        typer.Option("--duration", help="Timeline: call length in seconds (default: last end)."),
-    ] = None,
+    call: CallArg = None,
+    rep: RepOpt = None,
+    customer: CustomerOpt = None,
+    channels: ChannelsOpt = None,
+    timeline: TimelineOpt = None,
+    rep_speaker: RepSpeakerOpt = None,
+    duration: TimelineDurationOpt = None,
     config: ConfigOpt = None,
     preset: PresetOpt = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the coach.stats/1 JSON object on stdout.")
-    ] = False,
+    as_json: JsonOpt = False,
     no_transcribe: NoTranscribeOpt = False,
-    save_transcript: Annotated[
-        Path | None,
-        typer.Option(
-            "--save-transcript",
-            help="Write the transcript (side, times, text) to PATH: JSON for *.json, else text.",
-        ),
-    ] = None,
+    save_transcript: SaveTranscriptOpt = None,
     no_history: NoHistoryOpt = False,
 ) -> None:
     """Analyse a recorded call (or a speaker timeline): post-call stats and the nudges."""
