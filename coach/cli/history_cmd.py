@@ -42,7 +42,7 @@ from coach.cli.history_views import (
 from coach.config import load_config
 from coach.errors import CoachError
 from coach.history import coaching
-from coach.history.store import History, history_path
+from coach.history.store import CallRow, History, history_path
 from coach.ui.report import ReportTargets, fmt_time, render_report
 
 history_app = typer.Typer(
@@ -98,31 +98,33 @@ def recent(
             out["baseline"] = base
             sys.stdout.write(json.dumps(out) + "\n")
             return
-        console = Console()
         if not rows:
-            console.print(
+            Console().print(
                 "No calls in your history yet: `coach analyze CALL` and `coach start` "
                 "save each call's statistics here."
             )
             return
-        shown = f"the last {len(rows)} of {total}" if total > len(rows) else f"all {total}"
-        console.print(
-            Group(
-                Text.assemble(("Call history", "bold"), f" · {shown} calls · ", (str(path), "dim")),
-                calls_table(rows),
-                Text(
-                    "Talk: your share of the talking · Story: the customer's longest "
-                    "monologue · Patience: your mean pause before answering · Heeded: "
-                    "nudges you followed",
-                    "dim",
-                ),
-                Text(""),
-                trends_table(rows),
-                Text("Better: " + ", ".join(f.note for f in FIGURES) + ".", "dim"),
-                *extra,
-                Text("`coach history show ID` prints a call's report.", "dim"),
-            )
-        )
+        Console().print(_recent_view(rows, total, path, extra))
+
+
+def _recent_view(rows: list[CallRow], total: int, path: Path, extra: list[Group | Text]) -> Group:
+    """The recent calls, their legend and trends, then ``extra`` (the baseline view)."""
+    shown = f"the last {len(rows)} of {total}" if total > len(rows) else f"all {total}"
+    return Group(
+        Text.assemble(("Call history", "bold"), f" · {shown} calls · ", (str(path), "dim")),
+        calls_table(rows),
+        Text(
+            "Talk: your share of the talking · Story: the customer's longest "
+            "monologue · Patience: your mean pause before answering · Heeded: "
+            "nudges you followed",
+            "dim",
+        ),
+        Text(""),
+        trends_table(rows),
+        Text("Better: " + ", ".join(f.note for f in FIGURES) + ".", "dim"),
+        *extra,
+        Text("`coach history show ID` prints a call's report.", "dim"),
+    )
 
 
 @history_app.command()
