@@ -9,10 +9,12 @@ from collections.abc import Callable
 import numpy as np
 from rich.console import Console
 from rich.live import Live
+from rich.text import Text
 
 from coach.config import Config
 from coach.live.devices import start_capture
 from coach.live.signals import StopRequest
+from coach.live.sources import Source
 
 METER_FLOOR_DB = -60.0
 
@@ -40,31 +42,18 @@ def run_meter(
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, float]:
     """Live levels of both chosen inputs until Ctrl-C or ``duration_s``; returns the peaks."""
-    from rich.text import Text
-
     source = start_capture(config, mic, loopback)
     roles = ("mic", "loopback")
     level = [-120.0, -120.0]
     peak = [-120.0, -120.0]
     t_end = None if duration_s is None else clock() + duration_s
 
-    def view() -> Text:
-        text = Text()
-        for i, role in enumerate(roles):
-            text.append(f"{role:<9}", "bold")
-            text.append(_bar(level[i]), "green" if level[i] > -50 else "grey50")
-            text.append(f" {level[i]:6.1f} dBFS  (peak {peak[i]:6.1f})\n")
-        status = "listening" if source.listening else "waiting for audio"
-        warnings = source.state().warnings
-        text.append(status + ("; " + "; ".join(warnings) if warnings else ""), "grey50")
-        return text
-
     source.start()
     try:
         with (
             StopRequest() as stop,
             Live(
-                view(),
+                _meter_view(source, roles, level, peak),
                 console=console,
                 auto_refresh=False,
                 redirect_stdout=False,
@@ -78,11 +67,26 @@ def run_meter(
                         level[i] = dbfs(block[i])
                         peak[i] = max(peak[i], level[i])
                 if clock() >= next_draw:
-                    live.update(view(), refresh=True)
+                    live.update(_meter_view(source, roles, level, peak), refresh=True)
                     next_draw = clock() + 0.1
-            live.update(view(), refresh=True)
+            live.update(_meter_view(source, roles, level, peak), refresh=True)
         if not console.is_terminal:
             console.line()
     finally:
         source.close()
     return dict(zip(roles, peak, strict=True))
+
+
+def _meter_view(
+    source: Source, roles: tuple[str, ...], level: list[float], peak: list[float]
+) -> Text:
+    """One bar per input with its level and peak, then whether audio is flowing."""
+    text = Text()
+    for i, role in enumerate(roles):
+        text.append(f"{role:<9}", "bold")
+        text.append(_bar(level[i]), "green" if level[i] > -50 else "grey50")
+        text.append(f" {level[i]:6.1f} dBFS  (peak {peak[i]:6.1f})\n")
+    status = "listening" if source.listening else "waiting for audio"
+    warnings = source.state().warnings
+    text.append(status + ("; " + "; ".join(warnings) if warnings else ""), "grey50")
+    return text
