@@ -476,7 +476,7 @@ def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
     )
     analyzer = CallAnalyzer(cfg, transcriber=LiveScripted(record))
     stats = feed_all(analyzer, STORY_CALL, block=RATE // 50)
-    # the story so far, in one pass just before its deepen nudge could fire
+    # the story so far, in one pass once it is long enough for a deepen nudge
     assert [p.side for p in heard] == [Side.CUSTOMER]
     assert heard[0].start_ms == pytest.approx(6000, abs=600)
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]

@@ -28,9 +28,6 @@ from coach.transcription.transcribers import PieceResult, Transcriber
 from coach.transcription.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
 from coach.transcription.utterance_text import UtteranceText
 
-STORY_LEAD_MS = 2_000
-"""Live: a customer story gets one pass this long before a deepen nudge could fire
-(``nudges.deepen_after_story_s``), so its quote is ready with the nudge."""
 STORY_HOLD_S = 56.0
 """A customer story is held back (in memory) for at most its last 56 s of audio: a deepen
 nudge comes 30 s into a story by default, and a longer story is quoted from its latest part."""
@@ -66,7 +63,8 @@ class TranscriptionStage:
       run out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
-      ``STORY_LEAD_MS`` before a nudge could fire, so the quote is ready with it);
+      once it is long enough to earn one, ``nudges.deepen_after_story_s``; the
+      nudge waits for the customer's pause, which gives the pass its time);
       a story that earns none joins the sample;
     * other customer speech (pace, fillers): a sample of ``customer_sample`` of
       its speech time; short pieces (backchannels, whose words confirm them)
@@ -157,9 +155,9 @@ class TranscriptionStage:
         return timeline.floor_start_ms if timeline.holder is Side.CUSTOMER else None
 
     def _story_may_deepen(self, timeline: Timeline) -> bool:
+        # not earlier: a story that ends just short of it would have cost a pass for nothing
         start = self._story_start(timeline)
-        lead = timeline.timing.deepen_after_story_ms - STORY_LEAD_MS
-        return start is not None and self.now_ms - start >= lead
+        return start is not None and self.now_ms - start >= timeline.timing.deepen_after_story_ms
 
     def _route(self, piece: Piece, timeline: Timeline) -> None:
         if piece.side is Side.REP:
@@ -200,7 +198,7 @@ class TranscriptionStage:
             and start != self._story_sent
             and self._story_may_deepen(timeline)
         ):
-            # one pass for the story so far, done by the time a deepen nudge can fire
+            # one pass for the story so far, done by the end of the pause a deepen nudge waits for
             self._story_sent = start
             self._urgent.extend(p for p in self._held if p.start_ms >= start)
             self._held = [p for p in self._held if p.start_ms < start]
@@ -349,8 +347,8 @@ class TranscriptionStage:
     def on_nudge(self, nudge: Nudge, timeline: Timeline) -> None:
         """A nudge fires: a ``deepen`` one quotes the story.
 
-        ``coach analyze`` transcribes the held story now; live, the story has been
-        transcribed as it went (``STORY_LEAD_MS``) and the quote uses what is done.
+        ``coach analyze`` transcribes the held story now; live, the story had its pass
+        when it grew long enough for a deepen nudge, and the quote uses what is done.
         """
         if nudge.kind != "deepen" or nudge.quote is not None:
             return
