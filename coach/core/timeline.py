@@ -429,7 +429,7 @@ class Timeline:
         self.free_walk.push(self.rules.summarise_due)
 
     def fire(self, t: int, kind: NudgeKind) -> None:
-        """Record a nudge at ``t`` and tell the listener."""
+        """Record a nudge at ``t``, with its quote if one is asked for, and tell the listener."""
         nudge = Nudge(t, kind, quote=None if self.quote is None else self.quote(kind, t))
         self.record.nudges.append(nudge)
         if self.on_nudge is not None:
