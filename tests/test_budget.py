@@ -220,7 +220,7 @@ def test_an_hour_of_long_stories_shows_at_most_4_nudges_per_10_minutes(seed: int
 
 def stream(
     duration: float, speech: dict[str, Segs], step_ms: int, cfg: Config | None = None
-) -> tuple[Timeline, list[tuple[Cue, int]]]:
+) -> tuple[NudgeBudget, list[tuple[Cue, int]]]:
     """Feed the segments as a live VAD would, stepping the budget after each advance."""
     cfg = cfg or Config()
     timeline = Timeline(Timing.from_config(cfg))
@@ -238,13 +238,13 @@ def stream(
     timeline.finish(end)
     budget.add(timeline.record.nudges[before:])
     cues += [(c, end) for c in budget.finish(timeline)]
-    return timeline, cues
+    return budget, cues
 
 
-def _decided(timeline: Timeline) -> list[tuple[float, str, bool | None, float | None, str | None]]:
+def _decided(budget: NudgeBudget) -> list[tuple[float, str, bool | None, float | None, str | None]]:
     return sorted(
         (n.t_ms / 1000, n.kind, n.shown, None if n.held_ms is None else n.held_ms / 1000, n.hidden)
-        for n in timeline.record.nudges
+        for n in budget.nudges
     )
 
 
@@ -272,8 +272,8 @@ def test_any_timeline_fed_bit_by_bit_is_decided_as_the_whole(
 ) -> None:
     speech = {"rep": rep, "customer": customer}
     whole = analyze_segments(200.0, speech, BUSY)
-    timeline, cues = stream(200.0, speech, step, BUSY)
-    assert _decided(timeline) == sorted(verdicts(whole))
+    budget, cues = stream(200.0, speech, step, BUSY)
+    assert _decided(budget) == sorted(verdicts(whole))
     assert all(c.at_ms <= fed for c, fed in cues)
 
 
@@ -281,17 +281,13 @@ def test_any_timeline_fed_bit_by_bit_is_decided_as_the_whole(
 def test_fed_bit_by_bit_the_budget_decides_as_on_the_whole_call(step_ms: int) -> None:
     duration, speech = long_story_call(7, minutes=20)
     whole = analyze_segments(duration, speech, Config())
-    timeline, cues = stream(duration, speech, step_ms)
-    got = sorted(
-        (n.t_ms / 1000, n.kind, n.shown, None if n.held_ms is None else n.held_ms / 1000, n.hidden)
-        for n in timeline.record.nudges
-    )
-    assert got == [(t, k, sh, h, why) for t, k, sh, h, why in verdicts(whole)]
+    budget, cues = stream(duration, speech, step_ms)
+    assert _decided(budget) == [(t, k, sh, h, why) for t, k, sh, h, why in verdicts(whole)]
     # a cue is never acted on before its instant has been heard
     assert all(at_ms <= fed for (c, fed) in cues for at_ms in [c.at_ms])
     # each nudge: at most one "held", then exactly one "shown" or "hidden"
     finals = [c.nudge for c, _ in cues if c.action != "held"]
-    assert len(finals) == len(timeline.record.nudges) == len({id(n) for n in finals})
+    assert len(finals) == len(budget.nudges) == len({(n.t_ms, n.kind) for n in finals})
 
 
 # -- the report ------------------------------------------------------------------------------

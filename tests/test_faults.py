@@ -80,7 +80,7 @@ def broken(*args, **kwargs):
     except KeyError as e:
         raise ValueError("You heard: 'secret merger plans'") from e
 
-coach.core.pipeline.compute_stats = broken
+coach.core.pipeline.build_stats = broken
 from coach.cli import main
 main()
 """

@@ -7,6 +7,7 @@ on one time axis and what it does when one of them dies.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -219,6 +220,17 @@ def test_acknowledge_goes_when_the_story_ends_and_other_nudges_after_8_s() -> No
     assert board.visible(tl, 48000) is not None
     assert board.visible(tl, 48200) is None
     assert board.shown == 2
+
+
+def test_a_held_cue_leaves_the_panel_when_the_budget_decides_it() -> None:
+    board = NudgeBoard()
+    due = Nudge(40_000, NudgeKind.LET_FINISH)
+    board.hold(due)
+    board.unhold(Nudge(41_000, NudgeKind.LET_FINISH))  # another nudge: still waiting
+    assert board.held is due
+    # the budget's decision is a new copy of the nudge: it ends the wait all the same
+    board.unhold(dataclasses.replace(due, shown=False, held_ms=2_000, hidden="stale"))
+    assert board.held is None
 
 
 class FakeChild:

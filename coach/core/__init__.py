@@ -9,8 +9,8 @@ frame evidence ``vad_webrtc``; ``silero_vad``) with the mic's speaker leak gated
 out (``echo``: ``echo_levels``, ``leak_detector``, ``echo_gate``, ``echo_params``),
 merged segments (``segments``), the floor state machine (``timeline``, writing a
 ``record``) and its nudge rules (``rules``, thresholds in ``timing``), the nudge budget
-(``budget``), then the statistics (``stats``) and what of them may leave the
-process (``privacy``); ``pipeline`` strings them together for ``analyze``, ``demo``
-and ``start`` alike. Nothing here opens a device, a thread, a terminal or a file:
-the other subpackages are the edges that do.
+(``budget``), then the statistics (``stats``, each nudge judged by ``heed``) and
+what of them may leave the process (``privacy``); ``pipeline`` strings them
+together for ``analyze``, ``demo`` and ``start`` alike. Nothing here opens a
+device, a thread, a terminal or a file: the other subpackages are the edges that do.
 """

@@ -28,11 +28,12 @@ A nudge is decided only once every nudge before it has been emitted
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coach.config import Config
+from coach.core.heed import behaved
 from coach.core.nudge_text import KINDS
 from coach.core.segments import SideTrack
 from coach.core.timeline import Nudge, Timeline
@@ -111,36 +112,6 @@ def _order(n: Nudge) -> tuple[int, int]:
     return (n.t_ms, KINDS.index(n.kind) if n.kind in KINDS else len(KINDS))
 
 
-def behaved(kind: str, a_ms: int, b_ms: int, timeline: Timeline) -> bool:
-    """Whether the rep did what a ``kind`` nudge asks at some instant in [a, b]
-    (the heed rules of the contract, over an open window)."""
-    rec = timeline.record
-    if kind == "acknowledge":
-        bcs = rec.backchannels[Side.REP]
-        i = bisect_left(bcs, a_ms)
-        return i < len(bcs) and bcs[i] <= b_ms
-    if kind in ("deepen", "pause", "talk_less"):
-        want_rep = kind == "deepen"  # deepen: the rep takes the floor; else: yields it
-        changes = rec.floor_changes
-        i = bisect_right(changes, a_ms, key=lambda c: c.t_ms) - 1
-        holder = changes[i].side if i >= 0 else None
-        if (holder is Side.REP) == want_rep:
-            return True
-        for c in changes[i + 1 :]:
-            if c.t_ms > b_ms:
-                break
-            if (c.side is Side.REP) == want_rep:
-                return True
-        return False
-    if kind == "let_finish":  # the rep stops
-        rep = timeline.tracks[Side.REP]
-        if not rep.speaking_at(a_ms):
-            return True
-        end = rep.ends[rep.segment_index_before(a_ms + 1)]
-        return end is not None and end <= b_ms
-    return True  # summarise: its heed is not judged without transcription
-
-
 def release_ms(track: SideTrack, t_ms: int, pause_ms: int, deadline_ms: int) -> int | None:
     """The first instant at or after ``t_ms`` when the side is not speaking and
     has been silent for ``pause_ms``; -1 if that is after ``deadline_ms``; None
@@ -167,26 +138,38 @@ class NudgeBudget:
 
     def __init__(self, params: BudgetParams) -> None:
         self.params = params
-        self._pending: list[Nudge] = []
-        self._decided: list[Nudge] = []
-        self._held: list[Nudge] = []
+        # every nudge added, as added; a decision replaces it by its decided copy
+        self._nudges: list[Nudge] = []
+        # indices into _nudges: still to decide (in order of t), decided (in that
+        # order), and held for the rep's pause
+        self._pending: list[int] = []
+        self._decided: list[int] = []
+        self._held: list[int] = []
         self._due_of_kind: dict[str, int] = {}
 
     def add(self, nudges: Iterable[Nudge]) -> None:
-        self._pending.extend(nudges)
-        self._pending.sort(key=_order)  # the timeline's two walks emit out of order
+        first = len(self._nudges)
+        self._nudges.extend(nudges)
+        self._pending.extend(range(first, len(self._nudges)))
+        # the timeline's two walks emit out of order
+        self._pending.sort(key=lambda i: _order(self._nudges[i]))
+
+    @property
+    def nudges(self) -> list[Nudge]:
+        """Every nudge added, in the order added, each as decided so far."""
+        return list(self._nudges)
 
     @property
     def held(self) -> list[Nudge]:
         """Cues waiting for the rep's pause now."""
-        return list(self._held)
+        return [self._nudges[i] for i in self._held]
 
     def step(self, timeline: Timeline) -> list[Cue]:
         """Decide every nudge that can be decided now; return what changed."""
         out: list[Cue] = []
         final = timeline.final_ms
         self._resolve_held(timeline, out)
-        while self._pending and self._pending[0].t_ms <= final:
+        while self._pending and self._nudges[self._pending[0]].t_ms <= final:
             self._decide(self._pending.pop(0), timeline, out)
             self._resolve_held(timeline, out)
         return out
@@ -195,7 +178,7 @@ class NudgeBudget:
         """When a held cue may be released next (for a live loop's feeding)."""
         rep = timeline.tracks[Side.REP]
         times = []
-        for n in self._held:
+        for n in self.held:
             i = rep.segment_index_before(rep.known_ms)
             end = rep.ends[i] if i >= 0 else None
             deadline = n.t_ms + self.params.hold_max_ms
@@ -204,15 +187,16 @@ class NudgeBudget:
         return min(times) if times else None
 
     # -- decisions -------------------------------------------------------------
-    def _decide(self, n: Nudge, timeline: Timeline, out: list[Cue]) -> None:
+    def _decide(self, i: int, timeline: Timeline, out: list[Cue]) -> None:
+        n = self._nudges[i]
         p, t = self.params, n.t_ms
-        self._decided.append(n)
+        self._decided.append(i)
         seen = self._due_of_kind[n.kind] = self._due_of_kind.get(n.kind, 0) + 1
         fade = p.fade_every.get(n.kind, 1)
         # passed the budget: shown, held, or held and then dropped
         passed = [
             e
-            for e in self._decided[:-1]
+            for e in (self._nudges[j] for j in self._decided[:-1])
             if e.kind == n.kind and e.hidden in (None, "stale", "ended")
         ]
         last_passed = passed[-1] if passed else None
@@ -237,14 +221,29 @@ class NudgeBudget:
         elif p.max_shown and self._in_window(t) >= p.max_shown:
             reason = "budget"
         if reason is not None:
-            n.shown, n.hidden = False, reason
-            out.append(Cue(n, "hidden", t))
+            self._settle(i, "hidden", t, out, shown=False, hidden=reason)
         elif timeline.tracks[Side.REP].speaking_at(t):
-            self._held.append(n)
+            self._held.append(i)
             out.append(Cue(n, "held", t))
         else:
-            n.shown, n.shown_ms = True, t
-            out.append(Cue(n, "shown", t))
+            self._settle(i, "shown", t, out, shown=True, shown_ms=t)
+
+    def _settle(
+        self,
+        i: int,
+        action: str,
+        at_ms: int,
+        out: list[Cue],
+        *,
+        shown: bool,
+        shown_ms: int | None = None,
+        held_ms: int | None = None,
+        hidden: str | None = None,
+    ) -> None:
+        """The nudge's decision made: its decided copy replaces it, and the cue says so."""
+        n = replace(self._nudges[i], shown=shown, shown_ms=shown_ms, held_ms=held_ms, hidden=hidden)
+        self._nudges[i] = n
+        out.append(Cue(n, action, at_ms))
 
     def _within_baseline(self, t: int, timeline: Timeline) -> bool:
         """The rep's share over the talk-less window is within their own dead-band."""
@@ -259,9 +258,10 @@ class NudgeBudget:
     def _in_window(self, t: int) -> int:
         """Nudges shown in (t - 10 min, t], and those held at t (each takes its place)."""
         count = 0
-        for e in self._decided[:-1]:
+        for j in self._decided[:-1]:
+            e = self._nudges[j]
             shown_in = e.shown and e.shown_ms is not None and t - WINDOW_MS < e.shown_ms <= t
-            waiting = any(e is h for h in self._held)
+            waiting = j in self._held
             held_at_t = waiting or (e.held_ms is not None and e.t_ms + e.held_ms > t)
             count += shown_in or held_at_t
         return count
@@ -270,37 +270,37 @@ class NudgeBudget:
         p = self.params
         rep = timeline.tracks[Side.REP]
         end = timeline.duration_ms
-        for n in list(self._held):
+        for i in list(self._held):
+            n = self._nudges[i]
             deadline = n.t_ms + p.hold_max_ms
             last = deadline if end is None else min(deadline, end)
             r = release_ms(rep, n.t_ms, p.hold_pause_ms, last)
             if r is None:
                 continue
-            self._held.remove(n)
+            self._held.remove(i)
             if r >= 0:
-                n.shown, n.shown_ms, n.held_ms = True, r, r - n.t_ms
-                out.append(Cue(n, "shown", r))
+                self._settle(i, "shown", r, out, shown=True, shown_ms=r, held_ms=r - n.t_ms)
             else:
                 stop = deadline if end is None or deadline <= end else end
-                n.shown, n.held_ms = False, stop - n.t_ms
-                n.hidden = "stale" if stop == deadline else "ended"
-                out.append(Cue(n, "hidden", stop))
+                why = "stale" if stop == deadline else "ended"
+                self._settle(i, "hidden", stop, out, shown=False, held_ms=stop - n.t_ms, hidden=why)
 
     def finish(self, timeline: Timeline) -> list[Cue]:
         """After ``Timeline.finish``: decide the rest (a cue still held is dropped)."""
         out = self.step(timeline)
-        for n in list(self._held):  # only when the track could not tell (cannot happen)
-            self._held.remove(n)
-            n.shown, n.hidden = False, "ended"
-            out.append(Cue(n, "hidden", timeline.duration_ms or n.t_ms))
+        for i in list(self._held):  # only when the track could not tell (cannot happen)
+            self._held.remove(i)
+            at_ms = timeline.duration_ms or self._nudges[i].t_ms
+            self._settle(i, "hidden", at_ms, out, shown=False, hidden="ended")
         return out
 
 
-def decide_all(timeline: Timeline, params: BudgetParams | None = None) -> None:
+def decide_all(timeline: Timeline, params: BudgetParams | None = None) -> list[Nudge]:
     """A finished timeline's nudges, decided at once (what a live call decides bit by bit)."""
     budget = NudgeBudget(params or BudgetParams.from_timing(timeline.timing))
     budget.add(timeline.record.nudges)
     budget.finish(timeline)
+    return budget.nudges
 
 
 def cue_summary(nudges: list[Nudge]) -> dict[str, object]:

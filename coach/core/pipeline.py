@@ -21,10 +21,10 @@ from coach.config import Config, speech_language
 from coach.core.budget import BudgetParams, Cue, NudgeBudget, decide_all
 from coach.core.echo import HEADSET_WARNING, EchoParams, LeakGate
 from coach.core.silero_vad import SileroParams, SileroVad
-from coach.core.stats import compute_stats
+from coach.core.stats import Stats, build_stats
 from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing, ms
-from coach.core.types import SAMPLE_RATE_HZ, Side
+from coach.core.types import SAMPLE_RATE_HZ, NudgeKind, Side
 from coach.core.vad import SideVad
 from coach.core.vad_params import VadParams, end_latency_ms, latency_bound_ms
 
@@ -108,9 +108,9 @@ class CallAnalyzer:
                 shed=config.transcribe.live_work if transcriber.live else "all",
                 max_wait_s=config.transcribe.max_wait_s,
             )
-        self._on_nudge = on_nudge
         timing = Timing.from_config(config)
-        self.timeline = Timeline(timing, on_nudge=self._nudged, on_error=log)
+        quote = None if self.transcription is None else self._quote  # a deepen nudge's quote
+        self.timeline = Timeline(timing, on_nudge=on_nudge, on_error=log, quote=quote)
         self.budget = NudgeBudget(budget or BudgetParams.from_config(config))
         """Which due nudges reach the rep, and when (coach/core/budget.py)."""
         self._cues: list[Cue] = []
@@ -207,11 +207,9 @@ class CallAnalyzer:
         tracks = self.timeline.tracks
         return tracks[Side.REP].known_ms <= t_ms < tracks[Side.CUSTOMER].known_ms
 
-    def _nudged(self, nudge: Nudge) -> None:
-        if self.transcription is not None:  # a deepen nudge quotes the story
-            self.transcription.on_nudge(nudge, self.timeline)
-        if self._on_nudge is not None:
-            self._on_nudge(nudge)
+    def _quote(self, kind: NudgeKind, t_ms: int) -> str | None:
+        assert self.transcription is not None
+        return self.transcription.quote(kind, t_ms, self.timeline)
 
     @property
     def warnings(self) -> list[str]:
@@ -246,14 +244,20 @@ class CallAnalyzer:
         if self.transcription is not None:
             self.transcription.close()
 
+    def call_stats(self) -> Stats:
+        """The finished call's statistics: the budget's verdicts, and the words' if any."""
+        words = None if self.transcription is None else self.transcription.word_stats(self.timeline)
+        return build_stats(
+            self.timeline,
+            self.budget.nudges,
+            language=self.config.coach.language,
+            words=words,
+            warnings=self.warnings,
+        )
+
     def stats(self) -> dict[str, Any]:
-        stats = compute_stats(self.timeline, language=self.config.coach.language)
-        if self.transcription is not None:
-            self.transcription.enrich(stats, self.timeline)
-        warnings = self.warnings
-        if warnings:
-            stats["warnings"] = list(stats.get("warnings", [])) + warnings
-        return stats
+        """The finished call's ``coach.stats/1`` object."""
+        return self.call_stats().to_json()
 
 
 def _earliest(a: int | None, b: int | None) -> int | None:
@@ -309,5 +313,5 @@ def analyze_segments(
         for start, end in sorted((s, e) for s, e in speech.get(side.label, [])):
             timeline.tracks[side].add_speech(ms(start), ms(end))
     timeline.finish(ms(duration_s))
-    decide_all(timeline, budget_params)
-    return compute_stats(timeline, language=config.coach.language)
+    nudges = decide_all(timeline, budget_params)
+    return build_stats(timeline, nudges, language=config.coach.language).to_json()

@@ -1,8 +1,9 @@
 """What the timeline records: floor changes, nudges, and the record the statistics read.
 
 Plain data in audio time (milliseconds of the call); the timeline appends to it
-as it decides, the nudge budget and transcription annotate the nudges, and the
-statistics read it once the call is over.
+as it decides, and the statistics read it once the call is over. A nudge is
+never changed: the budget's decision and the statistics' verdict each make a
+new one (``dataclasses.replace``).
 """
 
 from __future__ import annotations
@@ -21,20 +22,21 @@ class FloorChange:
     how: str  # "start" | "handover" | "lapse"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Nudge:
     """A nudge the timeline fired: when, which kind, and what became of it."""
 
     t_ms: int
     kind: NudgeKind
-    text: str = ""
-    heeded: bool | None = None
-    quote: str | None = None
+    quote: str | None = None  # a deepen nudge's key phrase of the story, when transcribed
     # what the nudge budget (coach/core/budget.py) made of it; None until it decides
     shown: bool | None = None
     shown_ms: int | None = None  # when it reached the rep (t_ms, or later when held)
     held_ms: int | None = None  # how long it waited for the rep's pause, if it did
     hidden: str | None = None  # why it was not shown: one of privacy.HIDDEN_REASONS
+    # the statistics' verdict (coach/core/stats.py); None until the call is over
+    text: str = ""
+    heeded: bool | None = None
 
 
 @dataclass

@@ -81,8 +81,10 @@ class Timeline:
         timing: Timing,
         on_nudge: Callable[[Nudge], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        quote: Callable[[NudgeKind, int], str | None] | None = None,
     ) -> None:
         self.timing = timing
+        self.quote = quote  # asked as a nudge fires: what it quotes of the call, if anything
         self.on_error = on_error  # told (without any content) when a nudge rule fails
         self.rule_errors = 0
         self._failed_rules: set[str] = set()
@@ -427,8 +429,8 @@ class Timeline:
         self.free_walk.push(self.rules.summarise_due)
 
     def fire(self, t: int, kind: NudgeKind) -> None:
-        """Record a nudge at ``t`` and tell the listener."""
-        nudge = Nudge(t, kind)
+        """Record a nudge at ``t``, with its quote if one is asked for, and tell the listener."""
+        nudge = Nudge(t, kind, quote=None if self.quote is None else self.quote(kind, t))
         self.record.nudges.append(nudge)
         if self.on_nudge is not None:
             self.on_nudge(nudge)

@@ -63,7 +63,9 @@ class NudgeBoard:
         self.held = nudge
 
     def unhold(self, nudge: Nudge) -> None:
-        if self.held is nudge:
+        # the budget's decision is a new copy of the held nudge: the same time and kind
+        held = self.held
+        if held is not None and (held.t_ms, held.kind) == (nudge.t_ms, nudge.kind):
             self.held = None
 
     def show(self, nudge: Nudge, text: str, timeline: Timeline, now_ms: int) -> None:

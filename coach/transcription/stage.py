@@ -6,7 +6,7 @@ transcribing and when (see its docstring), packs pieces into passes
 (``packing``; whisper's encoder sees at least 15 s, ``fitted_whisper``), collects
 transcripts, and applies them: rep summaries restart the ``summarise`` count,
 ``deepen`` nudges quote a key phrase of the customer's story, and
-:meth:`TranscriptionStage.enrich` adds what the words tell to the statistics
+:meth:`TranscriptionStage.word_stats` is what the words tell the statistics
 (``utterance_text``). Transcripts never change the timeline. They stay in memory;
 :meth:`TranscriptionStage.write_transcript` writes one only when the user names a
 file (``--save-transcript``). Audio is never written.
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from coach.core.timeline import Nudge, Timeline
-from coach.core.types import Side
+from coach.core.stats import WordStats
+from coach.core.timeline import Timeline
+from coach.core.types import NudgeKind, Side
 from coach.transcription import lexicon, packing, utterance_text
 from coach.transcription.transcribers import PieceResult, Transcriber
 from coach.transcription.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
@@ -344,14 +345,14 @@ class TranscriptionStage:
         )
         return " ".join(text for _, text in texts)
 
-    def on_nudge(self, nudge: Nudge, timeline: Timeline) -> None:
-        """A nudge fires: a ``deepen`` one quotes the story.
+    def quote(self, kind: NudgeKind, t_ms: int, timeline: Timeline) -> str | None:
+        """What a nudge firing at ``t_ms`` quotes: a ``deepen`` one, the story's key phrase.
 
         ``coach analyze`` transcribes the held story now; live, the story had its pass
         when it grew long enough for a deepen nudge, and the quote uses what is done.
         """
-        if nudge.kind != "deepen" or nudge.quote is not None:
-            return
+        if kind is not NudgeKind.DEEPEN:
+            return None
         # live, the quote cannot wait for a pass: held pieces stay held (then sampled)
         story = [p for p in self._held + self._pool if p.side is Side.CUSTOMER]
         if story and not self.transcriber.live:
@@ -360,13 +361,12 @@ class TranscriptionStage:
             self._pool = [p for p in self._pool if p.seq not in ids]
             self._submit(self._ride_along(story))
             self._take(self.transcriber.poll())
-        nudge.quote = lexicon.key_phrase(self.story_text(timeline, nudge.t_ms), self.language)
+        return lexicon.key_phrase(self.story_text(timeline, t_ms), self.language)
 
     # -- statistics and the transcript ---------------------------------------------
-    def enrich(self, stats: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
-        """Add what transcripts tell to a ``coach.stats/1`` object (in place; returned)."""
-        return utterance_text.enrich(
-            stats,
+    def word_stats(self, timeline: Timeline) -> WordStats:
+        """What the call's transcripts tell, for the statistics."""
+        return utterance_text.word_stats(
             timeline,
             self.utterances,
             self.pieces_done,

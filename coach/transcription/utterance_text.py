@@ -1,9 +1,10 @@
 """What the call's transcripts add: per-utterance text, the statistics, the transcript.
 
 :class:`UtteranceText` is one utterance's transcript as the stage finalises it;
-:func:`enrich` adds ``questions``, ``summaries``, ``pace_wpm``, ``filler_words``,
-backchannel words and the deepen verdicts to the statistics; :func:`transcript`
-and :func:`write_transcript` give the words back only when the user asks.
+:func:`word_stats` is what the words tell the statistics (``questions``,
+``summaries``, ``pace_wpm``, ``filler_words``, backchannel words and the deepen
+verdicts); :func:`transcript` and :func:`write_transcript` give the words back
+only when the user asks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coach.core.stats import WordStats
 from coach.core.timeline import Timeline
 from coach.core.types import Side
 from coach.errors import CoachError
@@ -44,22 +46,21 @@ class UtteranceText:
         return self.dropped == 0
 
 
-def enrich(
-    stats: dict[str, Any],
+def word_stats(
     timeline: Timeline,
     utterances: Mapping[tuple[Side, int], UtteranceText],
     pieces: list[PieceResult],
     pieces_cut: int,
     transcriber: Transcriber,
     language: str,
-) -> dict[str, Any]:
-    """Add what transcripts tell to a ``coach.stats/1`` object (in place; returned)."""
+) -> WordStats:
+    """What the call's transcripts tell, for the statistics (``coach.core.stats``)."""
     utts = sorted(utterances.values(), key=lambda u: (u.start_ms, int(u.side)))
     rep = [u for u in utts if u.side is Side.REP]
-    stats["questions"] = sum(u.question for u in rep)
-    stats["summaries"] = sum(u.summary for u in rep)
     pace: dict[str, float | None] = {}
     fillers: dict[str, dict[str, int]] = {}
+    confirmed: dict[str, int] = {}
+    ack_counts: dict[str, dict[str, int]] = {}
     for side in Side:
         mine = [u for u in utts if u.side is side]
         n_words = sum(u.words for u in mine)
@@ -70,23 +71,25 @@ def enrich(
             total.update(u.fillers)
         fillers[side.label] = dict(total.most_common())
         acks: Counter[str] = Counter()
-        confirmed = 0
+        confirmed[side.label] = 0
         for t in timeline.record.backchannels[side]:
             b = utterances.get((side, t))
             if b is not None and b.acks:
-                confirmed += 1
+                confirmed[side.label] += 1
                 acks.update(b.acks)
-        part = stats.get(side.label)
-        if isinstance(part, dict):
-            part["backchannel_words"] = confirmed
-            part["backchannel_word_counts"] = dict(acks.most_common())
-    stats["pace_wpm"] = pace
-    stats["filler_words"] = fillers
-    _rewrite_deepen_heed(stats, deepen_verdicts(timeline, utterances))
-    stats["transcription"] = _what_was_transcribed(
-        pieces, pieces_cut, len(utterances), transcriber, language
+        ack_counts[side.label] = dict(acks.most_common())
+    return WordStats(
+        questions=sum(u.question for u in rep),
+        summaries=sum(u.summary for u in rep),
+        pace_wpm=pace,
+        filler_words=fillers,
+        backchannel_words=confirmed,
+        backchannel_word_counts=ack_counts,
+        deepen_heeded=deepen_verdicts(timeline, utterances),
+        transcription=_what_was_transcribed(
+            pieces, pieces_cut, len(utterances), transcriber, language
+        ),
     )
-    return stats
 
 
 def _what_was_transcribed(
@@ -123,10 +126,7 @@ def _what_was_transcribed(
 def deepen_verdicts(
     timeline: Timeline, utterances: Mapping[tuple[Side, int], UtteranceText]
 ) -> dict[int, bool]:
-    """Each deepen nudge's time (ms) -> heeded: the rep took the floor *with a question*.
-
-    Sets each deepen nudge's ``heeded`` too, as the timeline's record should say it.
-    """
+    """Each deepen nudge's time (ms) -> heeded: the rep took the floor *with a question*."""
     window = timeline.timing.heed_window_ms
     changes = timeline.record.floor_changes
     rep = timeline.tracks[Side.REP]
@@ -147,27 +147,8 @@ def deepen_verdicts(
             if u is None or not u.complete or u.question:
                 heeded = True
                 break
-        n.heeded = heeded
         verdicts[n.t_ms] = heeded
     return verdicts
-
-
-def _rewrite_deepen_heed(stats: dict[str, Any], verdicts: Mapping[int, bool]) -> None:
-    """Put the deepen verdicts into the stats that the core judged by the floor alone.
-
-    The one place the stats are patched after they are built; it goes once the
-    core builds them with these verdicts (``deepen_verdicts``) in the first place.
-    """
-    deepen = []
-    for entry in stats.get("nudges", []):
-        if isinstance(entry, dict) and entry.get("kind") == "deepen":
-            t_ms = round(float(entry["t"]) * 1000)
-            if t_ms in verdicts:
-                entry["heeded"] = verdicts[t_ms]
-            deepen.append(bool(entry["heeded"]))
-    rates = stats.get("heed_rate")
-    if isinstance(rates, dict) and "deepen" in rates:
-        rates["deepen"] = round(sum(deepen) / len(deepen), 3) if deepen else None
 
 
 def transcript(utterances: Iterable[UtteranceText]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from coach.config import Config
-from coach.core.stats import compute_stats
+from coach.core.stats import build_stats
 from coach.core.timeline import Timeline
 from coach.core.timing import Timing, ms
 from coach.core.types import Side
@@ -63,4 +63,4 @@ def stream_segments(
     timeline.finish(duration_ms)
     for n in timeline.record.nudges[before:]:
         emitted.append((n.t_ms, duration_ms, n.kind))
-    return compute_stats(timeline), emitted
+    return build_stats(timeline).to_json(), emitted
