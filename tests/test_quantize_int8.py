@@ -8,6 +8,7 @@ checked against their pinned sha256 when the real-model tests load them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import io
@@ -35,6 +36,8 @@ from coach.transcription.quantize_int8 import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+QUANTIZED = ("decoder/embeddings/weight", "decoder/layer_0/linear_0/weight")
+"""The synthetic model's weights that become int8: all but the convolution's."""
 
 
 def synthetic_model() -> ModelBin:
@@ -106,9 +109,7 @@ def test_a_model_reads_back_as_written(tmp_path: Path) -> None:
 def test_weights_become_int8_with_a_float32_scale_per_row(tmp_path: Path) -> None:
     before = dict(synthetic_model().variables)
     after = dict(read_model_bin(saved(quantize_model(synthetic_model()), tmp_path / "q")).variables)
-    weights = ["decoder/embeddings/weight", "decoder/layer_0/linear_0/weight"]
-    weights.append("encoder/conv1/weight")
-    for name in weights:
+    for name in QUANTIZED:
         original = before[name].astype(np.float32).reshape(before[name].shape[0], -1)
         weight, scale = after[name], after[name + "_scale"]
         assert weight.dtype == np.int8 and weight.shape == before[name].shape
@@ -127,7 +128,7 @@ def test_everything_else_is_kept_as_it_was(tmp_path: Path) -> None:
     quantized = read_model_bin(saved(quantize_model(model), tmp_path / "q"))
     after = dict(quantized.variables)
     for name, array in model.variables:
-        if not name.endswith("/weight"):
+        if name not in QUANTIZED:
             assert after[name].dtype == array.dtype and after[name].shape == array.shape
             assert np.array_equal(after[name], array)
     # scalars stay 0-d: CTranslate2 refuses a 1-d one where it expects a scalar
@@ -138,8 +139,17 @@ def test_everything_else_is_kept_as_it_was(tmp_path: Path) -> None:
         "WhisperSpec",
         3,
     )
+    # CTranslate2 computes a Whisper model's convolutions in float: they stay as they were
+    assert after["encoder/conv1/weight"].dtype == np.float32
+    assert "encoder/conv1/weight_scale" not in after
     names = [name for name, _ in quantized.variables]
-    assert names == sorted(names) and len(names) == len(model.variables) + 3
+    assert names == sorted(names) and len(names) == len(model.variables) + 2
+
+
+def test_only_whisper_models_are_converted() -> None:
+    other = dataclasses.replace(synthetic_model(), spec_name="TransformerSpec")
+    with pytest.raises(ValueError, match="WhisperSpec"):
+        quantize_model(other)
 
 
 def test_the_conversion_is_deterministic_and_idempotent(tmp_path: Path) -> None:

