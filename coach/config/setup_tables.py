@@ -142,7 +142,7 @@ class TranscribeConfig:
         source=Source.MEASURED,
         pattern_help='a model name under models/ (e.g. "tiny.en", "base") or a path',
         why='"" = the default for the speech language: tiny.en for English (int8: loads in '
-        "~0.4 s, ~176 MiB; as accurate as base on espeak questions at half its CPU, "
+        "~0.4 s, peak ~131 MiB; as accurate as base on espeak questions at half its CPU, "
         "measured for this project), base (multilingual) otherwise; names ending in .en "
         "are English-only.",
     )

