@@ -239,8 +239,8 @@ def test_transcripts_add_questions_summaries_quotes_pace_and_fillers() -> None:
     assert stats["rep"]["backchannel_words"] == 1
     assert stats["rep"]["backchannel_word_counts"] == {"mhm": 1}
     assert stats["filler_words"]["rep"] == {"um": 1, "uh": 1}
-    # the 30 s story is one segment: cut hard at 25 s, so two pieces (two "um")
-    assert stats["filler_words"]["customer"] == {"um": 2}
+    # the 30 s story is one segment: cut hard to fit a 15 s window, so three pieces (three "um")
+    assert stats["filler_words"]["customer"] == {"um": 3}
     assert stats["pace_wpm"]["rep"] is not None and stats["pace_wpm"]["customer"] is not None
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
     assert deepen["text"] == nudge_text("deepen", "en", "migration timeline")
@@ -281,7 +281,7 @@ def test_german_transcripts_give_german_counts_and_quotes() -> None:
     stats = feed_all(CallAnalyzer(cfg, transcriber=ScriptedTranscriber(german)), STORY_CALL)
     assert stats["questions"] == 2 and stats["summaries"] == 1
     assert stats["rep"]["backchannel_word_counts"] == {"genau": 1}
-    assert stats["filler_words"]["customer"] == {"äh": 2}
+    assert stats["filler_words"]["customer"] == {"äh": 3}  # three pieces, as in English
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
     assert deepen["text"] == (
         "Du hast gehört: 'Zeitplan' — frag: Kannst du mir mehr darüber erzählen?"
@@ -395,11 +395,11 @@ def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
     rep = sorted(p.start_ms for p in heard if p.side is Side.REP)
     customer = sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER)
     assert rep == pytest.approx([1000, 20_000, 37_500, 42_000, 70_000], abs=200)
-    # the 30 s story that earned the deepen nudge (two pieces of <= 25 s), not 46-68 s
-    assert customer == pytest.approx([6000, 31_000], abs=600)
+    # the 30 s story that earned the deepen nudge (pieces that fit a 15 s window), not 46-68 s
+    assert customer == pytest.approx([5_500, 20_050, 34_600], abs=600)
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
     assert "migration timeline" in deepen["text"]
-    assert stats["transcription"]["skipped"] == 1
+    assert stats["transcription"]["skipped"] == 2  # 46-68 s, in two pieces
     assert stats["transcription"]["dropped"] == 0
     assert stats["transcription"]["customer_speech_transcribed"] == pytest.approx(30 / 52, abs=0.02)
     assert stats["pace_wpm"]["customer"] is not None  # from the part that was transcribed
@@ -408,7 +408,7 @@ def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
     analyzer, _ = _scripted(Config(), record, customer_sample=1.0)
     stats = feed_all(analyzer, STORY_CALL)
     assert sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER) == pytest.approx(
-        [6000, 31_000, 46_000], abs=600
+        [5_500, 20_050, 34_600, 46_000, 60_550], abs=600
     )
     assert stats["transcription"]["skipped"] == 0
 
@@ -444,7 +444,8 @@ def test_live_sheds_pace_then_rep_questions_when_behind_and_says_so_once_each() 
     # stories still get their pass before a deepen nudge can fire; nothing is sampled
     # for pace; rep utterances after the second step (at 30 s) are skipped
     customer = sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER)
-    assert customer == pytest.approx([6000, 42_000, 105_000], abs=600)
+    # each story so far: its pieces cut by then, each fitting a 15 s window
+    assert customer == pytest.approx([6_000, 20_550, 42_000, 56_550, 105_000, 119_550], abs=600)
     assert sorted(p.start_ms for p in heard if p.side is Side.REP) == pytest.approx([1000], abs=200)
     assert stats["transcription"]["dropped"] == 0
 
@@ -463,7 +464,7 @@ def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
     analyzer = CallAnalyzer(cfg, transcriber=LiveScripted(record))
     stats = feed_all(analyzer, STORY_CALL, block=RATE // 50)
     # the story so far, in one pass once it is long enough for a deepen nudge
-    assert [p.side for p in heard] == [Side.CUSTOMER]
+    assert {p.side for p in heard} == {Side.CUSTOMER}
     assert heard[0].start_ms == pytest.approx(6000, abs=600)
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
     assert "migration timeline" in deepen["text"]

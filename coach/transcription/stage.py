@@ -26,7 +26,13 @@ from coach.core.timeline import Timeline
 from coach.core.types import NudgeKind, Side
 from coach.transcription import lexicon, packing, utterance_text
 from coach.transcription.transcribers import PieceResult, Transcriber
-from coach.transcription.utterance_audio import ClosedUtterance, Piece, UtteranceCutter
+from coach.transcription.utterance_audio import (
+    PAD_AFTER_MS,
+    PRE_ROLL_MS,
+    ClosedUtterance,
+    Piece,
+    UtteranceCutter,
+)
 from coach.transcription.utterance_text import UtteranceText
 
 STORY_HOLD_S = 56.0
@@ -99,7 +105,11 @@ class TranscriptionStage:
         self._shed_at: int | None = None
         self._dropped_seen = 0
         # whole utterances: work is packed and waits anyway, and fewer pieces pack tighter
-        self.cutters = {side: UtteranceCutter(side, "utterance") for side in Side}
+        # no piece longer than a packing window: whisper's encoder memory grows with its input
+        piece_ms = round(packing.WINDOW_S * 1000) - PRE_ROLL_MS - PAD_AFTER_MS
+        self.cutters = {
+            side: UtteranceCutter(side, "utterance", max_piece_ms=piece_ms) for side in Side
+        }
         self.results: dict[tuple[Side, int], list[PieceResult]] = {}
         self.closing: list[ClosedUtterance] = []
         self.utterances: dict[tuple[Side, int], UtteranceText] = {}

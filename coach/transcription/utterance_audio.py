@@ -12,7 +12,7 @@ speech segments (``segments.SideTrack``) and cuts *pieces* for transcription:
   text is the concatenation of its pieces.
 
 In both modes a long utterance is cut at segment boundaries into pieces of at
-most ``max_piece_ms`` (whisper encodes 30 s windows), and a single segment
+most ``max_piece_ms`` (the stage's: one packing window, pads included), and a single segment
 longer than that (continuous speech, music) is cut hard. So the audio waiting
 to be cut never exceeds about ``max_piece_ms`` plus the time a segment takes to
 become final, and the ring (``ring_s``) bounds memory whatever the call length.
@@ -39,6 +39,8 @@ _PER_MS = SAMPLE_RATE_HZ // 1000
 PRE_ROLL_MS = 250
 """Audio kept before the VAD's start of an utterance: cut at the onset, whisper loses the
 first sound and with it a question's shape, and more silence than this gains nothing."""
+PAD_AFTER_MS = 200
+"""Audio kept after the VAD's end of a piece: its last sound trails off below the VAD."""
 
 
 class AudioRing:
@@ -114,7 +116,7 @@ class UtteranceCutter:
         mode: str = "utterance",
         max_piece_ms: int = 25_000,
         pad_before_ms: int = PRE_ROLL_MS,
-        pad_after_ms: int = 200,
+        pad_after_ms: int = PAD_AFTER_MS,
         ring_s: float = 60.0,
     ) -> None:
         if mode not in ("utterance", "segment"):
