@@ -59,7 +59,8 @@ class Outcome:
     stderr: bytes
 
 
-def _git(*args: str) -> str:
+def git(*args: str) -> str:
+    """Run git in this checkout; its standard output."""
     return subprocess.run(
         ["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -114,13 +115,15 @@ def jobs_for(path: Path, folder: Path) -> tuple[list[Job], str | None]:
     return [], "JSON without speech or cases"
 
 
-def _checkout(commit: str, folder: Path, label: str) -> Path:
+def checkout(commit: str, folder: Path, label: str) -> Path:
+    """Check ``commit`` out into a new detached worktree under ``folder``."""
     tree = folder / f"{label}-{commit[:12]}"
-    _git("worktree", "add", "--detach", "--quiet", str(tree), commit)
+    git("worktree", "add", "--detach", "--quiet", str(tree), commit)
     return tree
 
 
-def _env(tree: Path, home: Path) -> dict[str, str]:
+def fresh_env(tree: Path, home: Path) -> dict[str, str]:
+    """An environment importing coach from ``tree``, with empty config and data in ``home``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(tree)
     env["PYTHONHASHSEED"] = "0"
@@ -132,7 +135,7 @@ def _env(tree: Path, home: Path) -> dict[str, str]:
     return env
 
 
-def _imports_from(python: str, tree: Path, env: dict[str, str]) -> None:
+def imports_from(python: str, tree: Path, env: dict[str, str]) -> None:
     """Refuse to compare unless `coach` really comes from the checked-out tree."""
     where = subprocess.run(
         [python, "-c", "import coach; print(coach.__file__)"],
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"))
     args = parser.parse_args(argv)
 
-    commits = [_git("rev-parse", "--verify", f"{c}^{{commit}}") for c in (args.old, args.new)]
+    commits = [git("rev-parse", "--verify", f"{c}^{{commit}}") for c in (args.old, args.new)]
     extra = [] if args.transcribe else ["--no-transcribe"]
     if args.config is not None:
         extra += ["--config", str(args.config.resolve())]
@@ -218,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             jobs.extend(found)
         envs = []
         for label, commit in zip(("old", "new"), commits, strict=True):
-            tree = _checkout(commit, folder, label)
+            tree = checkout(commit, folder, label)
             trees.append(tree)
-            env = _env(tree, folder / f"home-{label}")
-            _imports_from(args.python, tree, env)
+            env = fresh_env(tree, folder / f"home-{label}")
+            imports_from(args.python, tree, env)
             envs.append(env)
         print(f"comparing {len(jobs)} runs: {commits[0][:12]} vs {commits[1][:12]}", flush=True)
 
@@ -251,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if differ or not jobs else 0
     finally:
         for tree in trees:
-            _git("worktree", "remove", "--force", str(tree))
+            git("worktree", "remove", "--force", str(tree))
         shutil.rmtree(folder, ignore_errors=True)
 
 
