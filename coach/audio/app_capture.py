@@ -1,5 +1,5 @@
 """Per-app capture on PulseAudio/PipeWire: the customer's side from the call app's own
-playback streams, followed as they move, end and come back (coach/app_streams.py
+playback streams, followed as they move, end and come back (coach/audio/app_streams.py
 says which streams and how they are mixed).
 
 Each playback stream (sink input) of the app gets a record stream of its own,
@@ -20,7 +20,7 @@ app as soon as there is one.
 
 The side keeps delivering (silence while it waits) so the call's time goes on
 and the mic side is never held back; the sample counts are laid out as for any
-side (coach/capture.py's Aligner).
+side (coach/audio/aligner.py).
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ from coach.audio.pulse import (
     MASK_SOURCE_OUTPUT,
     PulseConnection,
     PulseError,
-    RecordStream,
     SinkProps,
     StreamProps,
 )
+from coach.audio.pulse_stream import RecordStream
 from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
@@ -390,7 +390,7 @@ class AppSide:
 
 def check_app_capture(api: str, why: str) -> None:
     """Per-app capture needs PulseAudio's native API: a clear line when it is not there."""
-    from coach.audio.pulse import PulseUnavailable, load
+    from coach.audio.pulse_lib import PulseUnavailable, load
 
     how = "name a loopback device instead (BlackHole on macOS, a virtual cable on Windows)"
     if api == "portaudio":

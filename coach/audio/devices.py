@@ -12,11 +12,11 @@ keys ``audio.mic``/``audio.loopback``:
 - anything else: part of a PortAudio input device's name, else part of a
   PulseAudio source's name (``pactl list short sources``).
 - ``app:NAME`` / ``auto-app`` (the loopback, Linux only): an application's own
-  playback streams, not the whole sink (coach/app_streams.py).
+  playback streams, not the whole sink (coach/audio/app_streams.py).
 
 PortAudio sees only ALSA's ``pulse`` and ``default`` devices of a PulseAudio
 server, so a PulseAudio source is opened as the ``pulse`` device with
-``PULSE_SOURCE`` set for the moment of opening (see ``capture.open_input``).
+``PULSE_SOURCE`` set for the moment of opening (see ``portaudio_input.open_input``).
 Everything that can go wrong becomes a :class:`CoachError` naming the devices
 that were found and how to pick one.
 """
@@ -71,7 +71,7 @@ class DeviceChoice:
     followed when the user changes it (native API only); "": named, never moved."""
     app: AppTarget | None = None
     """The loopback as an app's own playback streams (``app:NAME``, ``auto-app``;
-    native API only, coach/app_capture.py)."""
+    native API only, coach/audio/app_capture.py)."""
 
 
 def load_sounddevice() -> ModuleType:

@@ -21,7 +21,8 @@ from dataclasses import replace
 
 from coach.audio.app_capture import AppSide
 from coach.audio.devices import HOW_TO_PICK, DeviceChoice, pulse_sources
-from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
+from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError
+from coach.audio.pulse_stream import RecordStream
 from coach.errors import CoachError
 
 TICK_S = 0.25
@@ -36,7 +37,7 @@ call: 664 looks for 641 feeds; 10 ms made no difference to the CPU."""
 
 
 class PulseSide:
-    """One side's record stream; the same face as ``capture.SideStream``."""
+    """One side's record stream; the same face as ``portaudio_input.SideStream``."""
 
     def __init__(self, side: int, choice: DeviceChoice, owner: PulseInput) -> None:
         self.side = side
