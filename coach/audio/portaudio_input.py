@@ -1,4 +1,4 @@
-"""The live capture's input through PortAudio (sounddevice): any platform, one thread per stream.
+"""The live capture's input through PortAudio (sounddevice): any platform, callbacks on its threads.
 
 Each side is a PortAudio input stream at 16 kHz mono with a fixed 20 ms block.
 Their callbacks only copy the block into one bounded queue (a full queue drops
