@@ -1,5 +1,5 @@
 """The one compiled piece: coach/audio/_pulse_drain.c (see there). Optional: without a C
-compiler the install still succeeds and coach/audio/pulse.py drains streams in Python."""
+compiler the install still succeeds and coach/audio/pulse_stream.py drains streams in Python."""
 
 from setuptools import Extension, setup
 

@@ -89,9 +89,10 @@ def probe_transport(clicks: int = 8, floor_s: float = 5.0) -> dict[str, Any]:
     read in a loop with no analysis, and two PortAudio streams with callbacks
     that do nothing, each for ``floor_s`` seconds.
     """
-    from coach.audio.capture import SAMPLE_RATE_HZ, open_input
     from coach.audio.devices import choose_devices, load_sounddevice
+    from coach.audio.portaudio_input import open_input
     from coach.config import Config
+    from coach.core.types import SAMPLE_RATE_HZ
     from coach.live.devices import start_capture
 
     cap = start_capture(Config(), None, None)

@@ -26,18 +26,17 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from coach.audio import devices
+from coach.audio.aligner import Aligner
 from coach.audio.audio_io import open_call
 from coach.audio.capture import (
-    BLOCK_FRAMES,
     BOTH_LOST_END_S,
-    QUEUE_BLOCKS,
     REOPEN_EVERY_S,
     WATCH_EVERY_S,
-    Aligner,
     LiveCapture,
     SourceState,
 )
 from coach.audio.devices import DeviceChoice
+from coach.audio.portaudio_input import BLOCK_FRAMES, QUEUE_BLOCKS
 from coach.audio.pulse_capture import MARGIN_S, PulseInput
 from coach.cli.app import app
 from coach.config import LiveConfig

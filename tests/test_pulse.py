@@ -16,7 +16,8 @@ import pytest
 import soundfile as sf
 
 from coach.audio.devices import DeviceChoice
-from coach.audio.pulse import PulseConnection, PulseError, RecordStream
+from coach.audio.pulse import PulseConnection, PulseError
+from coach.audio.pulse_stream import RecordStream
 from coach.errors import CoachError
 from tests.support.ci import IN_CI
 from tests.support.pulse import VirtualPulse
@@ -54,7 +55,7 @@ def record(conn: PulseConnection, streams: list[RecordStream], seconds: float) -
 def test_both_sources_are_recorded_at_16_khz_with_what_was_played(
     server_env: dict[str, str], tmp_path: Path, drain: str
 ) -> None:
-    from coach.audio import pulse as pulse_module
+    from coach.audio import pulse_stream as pulse_module
 
     if drain == "in C" and pulse_module._drain is None:
         if IN_CI:

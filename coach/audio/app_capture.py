@@ -1,5 +1,5 @@
 """Per-app capture on PulseAudio/PipeWire: the customer's side from the call app's own
-playback streams, followed as they move, end and come back (coach/app_streams.py
+playback streams, followed as they move, end and come back (coach/audio/app_streams.py
 says which streams and how they are mixed).
 
 Each playback stream (sink input) of the app gets a record stream of its own,
@@ -20,7 +20,7 @@ app as soon as there is one.
 
 The side keeps delivering (silence while it waits) so the call's time goes on
 and the mic side is never held back; the sample counts are laid out as for any
-side (coach/capture.py's Aligner).
+side (coach/audio/aligner.py).
 """
 
 from __future__ import annotations
@@ -40,21 +40,22 @@ from coach.audio.app_streams import (
     pick_call_app,
     streams_of,
 )
+from coach.audio.native_side import NativeSide
 from coach.audio.pulse import (
     MASK_SINK_INPUT,
     MASK_SOURCE_OUTPUT,
     PulseConnection,
     PulseError,
-    RecordStream,
     SinkProps,
     StreamProps,
 )
+from coach.audio.pulse_stream import RecordStream
 from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
 if TYPE_CHECKING:
     from coach.audio.devices import DeviceChoice
-    from coach.audio.pulse_capture import PulseInput
+    from coach.audio.native_side import Owner
 
 WANT_SPEC = ("float32le", SAMPLE_RATE_HZ, 1)
 """What every record stream is asked for; the server resamples and mixes down."""
@@ -309,45 +310,29 @@ class AppStreams:
         return (sink.description or sink.name) if sink else f"sink #{index}"
 
 
-class AppSide:
+class AppSide(NativeSide[AppStreams]):
     """The customer's side from an app's streams; the same face as ``PulseSide``."""
 
-    def __init__(self, side: int, choice: DeviceChoice, owner: PulseInput) -> None:
+    def __init__(self, side: int, choice: DeviceChoice, owner: Owner) -> None:
         assert choice.app is not None
-        self.side = side
-        self.choice = choice
-        self.owner = owner
+        super().__init__(side, choice, owner)
         self.target: AppTarget = choice.app
-        self.stream: AppStreams | None = None
-        self.generation = 0
-        self.dropped = 0
-        self.overflows = 0
-        self.last_block_t: float | None = None
-        self.opened_at = 0.0
-        self.device: str | None = None
         self._news: list[str] = []
         self._words: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
         self._counters: dict[str, object] = {"app": self.target.name or None}
 
-    def open(self) -> None:
-        self.close()
-        self.generation += 1
-        self.last_block_t = None
-        self.opened_at = self.owner.clock()
-        conn = self.owner.connection(self.choice)
+    def _start(self, conn: PulseConnection) -> AppStreams:
         try:
-            self.stream = AppStreams(conn, self.target, self.owner.clock)
+            return AppStreams(conn, self.target, self.owner.clock)
         except PulseError as e:
             raise CoachError(
                 f"cannot record {self.target.spec} for the customer's side: {e}"
             ) from None
-        self.device = self.target.spec
 
     def close(self) -> None:
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            self._keep(stream)
-            stream.close()
+        if self.stream is not None:
+            self._keep(self.stream)
+        super().close()
 
     def _keep(self, stream: AppStreams) -> None:
         """What a stream set learnt outlives it (a reconnect): the pick, the news."""
@@ -356,10 +341,6 @@ class AppSide:
         stream.news.clear()
         self._words = stream.words()
         self._counters = stream.counters()
-
-    @property
-    def alive(self) -> bool:
-        return self.stream is not None and self.stream.ready
 
     def news(self) -> list[str]:
         if self.stream is not None:
@@ -390,7 +371,7 @@ class AppSide:
 
 def check_app_capture(api: str, why: str) -> None:
     """Per-app capture needs PulseAudio's native API: a clear line when it is not there."""
-    from coach.audio.pulse import PulseUnavailable, load
+    from coach.audio.pulse_lib import PulseUnavailable, load
 
     how = "name a loopback device instead (BlackHole on macOS, a virtual cable on Windows)"
     if api == "portaudio":

@@ -1,5 +1,5 @@
 """Per-app capture of the customer's side: which playback streams are the call's, and how
-several are mixed into one side. Pure: no server here (coach/app_capture.py talks to it).
+several are mixed into one side. Pure: no server here (coach/audio/app_capture.py talks to it).
 
 ``--loopback app:NAME`` (``audio.loopback = "app:NAME"``) records only the playback
 streams whose application name, binary or id contains NAME (case ignored), each
@@ -118,7 +118,7 @@ class StreamMixer:
     """Sums several record streams of one side into one, laid out by sample count.
 
     Pure bookkeeping with the wall clock passed in (seconds, any origin), like
-    ``capture.Aligner`` for the two sides. Each stream's samples follow each other
+    ``aligner.Aligner`` for the two sides. Each stream's samples follow each other
     by count; a stream that is new, or back after delivering nothing for
     ``stale_s`` (its app paused or moved), is placed by the wall clock. Output runs
     up to the least advanced live stream. With no live stream the side is silent

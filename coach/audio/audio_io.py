@@ -121,29 +121,7 @@ def open_call(
     if path is None and rep is None and customer is None:
         raise CoachError("no call given: pass a stereo CALL file or --rep REP --customer CUSTOMER")
     if path is None:
-        if rep is None or customer is None:
-            given, missing = (
-                ("--rep", "--customer") if customer is None else ("--customer", "--rep")
-            )
-            raise CoachError(
-                f"{given} needs {missing} too: pass two mono files, "
-                "--rep REP --customer CUSTOMER, or one stereo CALL file"
-            )
-        if channels is not None:
-            raise CoachError(
-                "--channels picks channels of one CALL file; it does not apply to --rep/--customer"
-            )
-        rep_src = _probe_mono(Path(rep), "--rep file")
-        cust_src = _probe_mono(Path(customer), "--customer file")
-        total = max(rep_src.frames_16k, cust_src.frames_16k)
-        info = CallInfo(
-            path_label=f"rep {rep} + customer {customer}",
-            source_rate_hz=rep_src.rate,
-            duration_s=total / SAMPLE_RATE_HZ,
-            frames_16k=total,
-        )
-        return info, _two_file_blocks(rep_src, cust_src, total, block_s, block_n)
-
+        return _open_two(rep, customer, channels, block_s, block_n)
     src = _probe_call(Path(path), channels)
     info = CallInfo(
         path_label=str(path),
@@ -152,6 +130,36 @@ def open_call(
         frames_16k=src.frames_16k,
     )
     return info, _one_file_blocks(src, block_s, block_n)
+
+
+def _open_two(
+    rep: Path | None,
+    customer: Path | None,
+    channels: tuple[int, int] | None,
+    block_s: float,
+    block_n: int,
+) -> tuple[CallInfo, Iterator[np.ndarray]]:
+    """:func:`open_call` for a call in two mono files, the rep's and the customer's."""
+    if rep is None or customer is None:
+        given, missing = ("--rep", "--customer") if customer is None else ("--customer", "--rep")
+        raise CoachError(
+            f"{given} needs {missing} too: pass two mono files, "
+            "--rep REP --customer CUSTOMER, or one stereo CALL file"
+        )
+    if channels is not None:
+        raise CoachError(
+            "--channels picks channels of one CALL file; it does not apply to --rep/--customer"
+        )
+    rep_src = _probe_mono(Path(rep), "--rep file")
+    cust_src = _probe_mono(Path(customer), "--customer file")
+    total = max(rep_src.frames_16k, cust_src.frames_16k)
+    info = CallInfo(
+        path_label=f"rep {rep} + customer {customer}",
+        source_rate_hz=rep_src.rate,
+        duration_s=total / SAMPLE_RATE_HZ,
+        frames_16k=total,
+    )
+    return info, _two_file_blocks(rep_src, cust_src, total, block_s, block_n)
 
 
 # --- probing (everything that can be checked before streaming) ---------------------
@@ -310,13 +318,7 @@ def _source_pieces(src: _Source, block_s: float) -> Iterator[np.ndarray]:
             produced += take
             yield y if take == y.shape[1] else y[:, :take]
 
-    try:
-        f = sf.SoundFile(src.path)
-    except (RuntimeError, TypeError, ValueError, OSError) as e:
-        raise CoachError(
-            f"{src.path} could not be opened again ({_reason(e)}); was it moved or changed?"
-        ) from None
-    with f:
+    with _reopen(src.path) as f:
         # 16-bit sources are read as int16 and scaled here: the same values libsndfile's
         # float conversion gives (x / 32768), at a fraction of the cost.
         as_int16 = f.subtype == "PCM_16"
@@ -343,23 +345,34 @@ def _source_pieces(src: _Source, block_s: float) -> Iterator[np.ndarray]:
             if not as_int16:
                 _check_finite(x, src, pos)
             pos += want
-            if resampler is None:
-                y = np.empty((rows, want), dtype=np.float32)
-                if as_int16:
-                    np.multiply(x.T, _INT16_SCALE, out=y)
-                else:
-                    y[...] = x.T
-                yield from emit(y)
-            else:
-                z = (
-                    np.multiply(x, _INT16_SCALE)
-                    if as_int16
-                    else np.ascontiguousarray(x, dtype=np.float32)
-                )
-                out = resampler.resample_chunk(z, last=pos >= src.frames)
-                yield from emit(np.ascontiguousarray(out.T))
+            yield from emit(_at_16k(x, as_int16, resampler, last=pos >= src.frames))
     if produced < target:
         yield np.zeros((rows, target - produced), dtype=np.float32)
+
+
+def _reopen(path: Path) -> sf.SoundFile:
+    """The file probed before, opened again to stream it."""
+    try:
+        return sf.SoundFile(path)
+    except (RuntimeError, TypeError, ValueError, OSError) as e:
+        raise CoachError(
+            f"{path} could not be opened again ({_reason(e)}); was it moved or changed?"
+        ) from None
+
+
+def _at_16k(
+    x: np.ndarray, as_int16: bool, resampler: soxr.ResampleStream | None, last: bool
+) -> np.ndarray:
+    """One (frames, rows) chunk read from the file as a (rows, m) float32 piece at 16 kHz."""
+    if resampler is None:
+        y = np.empty((x.shape[1], x.shape[0]), dtype=np.float32)
+        if as_int16:
+            np.multiply(x.T, _INT16_SCALE, out=y)
+        else:
+            y[...] = x.T
+        return y
+    z = np.multiply(x, _INT16_SCALE) if as_int16 else np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(resampler.resample_chunk(z, last=last).T)
 
 
 def _check_finite(x: np.ndarray, src: _Source, pos: int) -> None:

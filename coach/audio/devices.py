@@ -12,11 +12,11 @@ keys ``audio.mic``/``audio.loopback``:
 - anything else: part of a PortAudio input device's name, else part of a
   PulseAudio source's name (``pactl list short sources``).
 - ``app:NAME`` / ``auto-app`` (the loopback, Linux only): an application's own
-  playback streams, not the whole sink (coach/app_streams.py).
+  playback streams, not the whole sink (coach/audio/app_streams.py).
 
 PortAudio sees only ALSA's ``pulse`` and ``default`` devices of a PulseAudio
 server, so a PulseAudio source is opened as the ``pulse`` device with
-``PULSE_SOURCE`` set for the moment of opening (see ``capture.open_input``).
+``PULSE_SOURCE`` set for the moment of opening (see ``portaudio_input.open_input``).
 Everything that can go wrong becomes a :class:`CoachError` naming the devices
 that were found and how to pick one.
 """
@@ -71,7 +71,7 @@ class DeviceChoice:
     followed when the user changes it (native API only); "": named, never moved."""
     app: AppTarget | None = None
     """The loopback as an app's own playback streams (``app:NAME``, ``auto-app``;
-    native API only, coach/app_capture.py)."""
+    native API only, coach/audio/app_capture.py)."""
 
 
 def load_sounddevice() -> ModuleType:
@@ -181,6 +181,13 @@ def _pulse_device(devices: list[InputDevice]) -> InputDevice | None:
     return next((d for d in devices if d.name == "pulse"), None)
 
 
+def _sources_named(sources: list[str], want: str) -> list[str]:
+    """The sources named ``want`` (casefolded), else those whose name contains it."""
+    return [s for s in sources if s.casefold() == want] or [
+        s for s in sources if want in s.casefold()
+    ]
+
+
 def _listing(devices: list[InputDevice], sources: list[str] | None) -> str:
     found = ", ".join(f"{d.index} {d.name!r}" for d in devices) or "none"
     text = f"PortAudio inputs: {found}"
@@ -214,44 +221,60 @@ def choose(
             f"{_listing(devices, sources)}; {HOW_TO_PICK}"
         )
     if spec:
-        want = spec.casefold()
-        named = [d for d in devices if d.name.casefold() == want] or [
-            d for d in devices if want in d.name.casefold()
-        ]
-        if named:
-            d = named[0]
-            return DeviceChoice(role, d.name, d.index, None, why)
-        if sources is None:
-            sources = pulse_sources()
-        if sources:
-            matched = [s for s in sources if s.casefold() == want] or [
-                s for s in sources if want in s.casefold()
-            ]
-            pulse = _pulse_device(devices)
-            if matched and pulse is not None:
-                return DeviceChoice(role, matched[0], pulse.index, matched[0], why)
-            if matched:
-                raise CoachError(
-                    f"PulseAudio source {matched[0]!r} found for the {role}, but PortAudio has "
-                    "no 'pulse' device to open it with: install libasound2-plugins "
-                    "(ALSA's PulseAudio plugin)"
-                )
-        raise CoachError(
-            f"no input device matching {spec!r} for the {role} ({why}); "
-            f"{_listing(devices, sources)}; {HOW_TO_PICK}"
-        )
-    # the defaults
+        return _choose_named(role, spec, why, devices, sources)
     if role == "mic":
-        default = default_input_index(sd)
-        if default is not None:
-            name = next((d.name for d in devices if d.index == default), str(default))
-            source = default_source() if name in ("default", "pulse") else None
-            label = f"{name} ({source})" if source else name
-            return DeviceChoice(role, label, default, None, "default input")
+        return _default_mic(devices, sd, sources)
+    return _default_loopback(role, devices, sources)
+
+
+def _choose_named(
+    role: str, spec: str, why: str, devices: list[InputDevice], sources: list[str] | None
+) -> DeviceChoice:
+    """A PortAudio input whose name contains ``spec``, else a PulseAudio source's."""
+    want = spec.casefold()
+    named = [d for d in devices if d.name.casefold() == want] or [
+        d for d in devices if want in d.name.casefold()
+    ]
+    if named:
+        d = named[0]
+        return DeviceChoice(role, d.name, d.index, None, why)
+    if sources is None:
+        sources = pulse_sources()
+    if sources:
+        matched = _sources_named(sources, want)
         pulse = _pulse_device(devices)
-        if pulse is not None:
-            return DeviceChoice(role, "pulse", pulse.index, None, "default input")
-        raise no_device_error(role, devices, sources)
+        if matched and pulse is not None:
+            return DeviceChoice(role, matched[0], pulse.index, matched[0], why)
+        if matched:
+            raise CoachError(
+                f"PulseAudio source {matched[0]!r} found for the {role}, but PortAudio has "
+                "no 'pulse' device to open it with: install libasound2-plugins "
+                "(ALSA's PulseAudio plugin)"
+            )
+    raise CoachError(
+        f"no input device matching {spec!r} for the {role} ({why}); "
+        f"{_listing(devices, sources)}; {HOW_TO_PICK}"
+    )
+
+
+def _default_mic(
+    devices: list[InputDevice], sd: ModuleType, sources: list[str] | None
+) -> DeviceChoice:
+    default = default_input_index(sd)
+    if default is not None:
+        name = next((d.name for d in devices if d.index == default), str(default))
+        source = default_source() if name in ("default", "pulse") else None
+        label = f"{name} ({source})" if source else name
+        return DeviceChoice("mic", label, default, None, "default input")
+    pulse = _pulse_device(devices)
+    if pulse is not None:
+        return DeviceChoice("mic", "pulse", pulse.index, None, "default input")
+    raise no_device_error("mic", devices, sources)
+
+
+def _default_loopback(
+    role: str, devices: list[InputDevice], sources: list[str] | None
+) -> DeviceChoice:
     monitor = default_sink_monitor()
     if monitor is None:
         raise CoachError(
@@ -298,9 +321,7 @@ def choose_pulse(role: str, spec: str, why: str, sources: list[str]) -> DeviceCh
             return None
         return DeviceChoice(role, monitor, None, monitor, "default sink's monitor", follows="sink")
     want = spec.casefold()
-    matched = [s for s in sources if s.casefold() == want] or [
-        s for s in sources if want in s.casefold()
-    ]
+    matched = _sources_named(sources, want)
     if not matched:
         return None
     return DeviceChoice(role, matched[0], None, matched[0], why)

@@ -21,7 +21,9 @@ from dataclasses import replace
 
 from coach.audio.app_capture import AppSide
 from coach.audio.devices import HOW_TO_PICK, DeviceChoice, pulse_sources
-from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError, RecordStream
+from coach.audio.native_side import NativeSide
+from coach.audio.pulse import ERR_NOENTITY, PulseConnection, PulseError
+from coach.audio.pulse_stream import RecordStream
 from coach.errors import CoachError
 
 TICK_S = 0.25
@@ -35,47 +37,20 @@ come every 2-8 ms), and again after this long while it has not. On the bench
 call: 664 looks for 641 feeds; 10 ms made no difference to the CPU."""
 
 
-class PulseSide:
-    """One side's record stream; the same face as ``capture.SideStream``."""
+class PulseSide(NativeSide[RecordStream]):
+    """One side's record stream; the same face as ``portaudio_input.SideStream``."""
 
-    def __init__(self, side: int, choice: DeviceChoice, owner: PulseInput) -> None:
-        self.side = side
-        self.choice = choice
-        self.owner = owner
-        self.stream: RecordStream | None = None
-        self.generation = 0
-        self.dropped = 0
-        self.overflows = 0
-        """Always 0: a record stream that is not read in time loses audio on the
-        server, which the aligner sees as a gap in the sample count."""
-        self.last_block_t: float | None = None
-        self.opened_at = 0.0
-        self.device: str | None = None
-        """The source the stream records from, as last known (opened, or moved by the server)."""
-
-    def open(self) -> None:
-        self.close()
-        self.generation += 1
-        self.last_block_t = None
-        self.opened_at = self.owner.clock()
-        conn = self.owner.connection(self.choice)
+    def _start(self, conn: PulseConnection) -> RecordStream:
         try:
-            self.stream = conn.open(self.choice.pulse_source, f"coach {self.choice.role}",
-                                    pinned=not self.choice.follows)  # fmt: skip
+            return conn.open(self.choice.pulse_source, f"coach {self.choice.role}",
+                             pinned=not self.choice.follows)  # fmt: skip
         except PulseError as e:
             raise open_error(e, self.choice) from None
-        self.device = self.stream.device
-        if self.choice.follows:
-            conn.watch_defaults()
 
-    def close(self) -> None:
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            stream.close()
-
-    @property
-    def alive(self) -> bool:
-        return self.stream is not None and self.stream.ready
+    def open(self) -> None:
+        super().open()
+        if self.choice.follows and self.stream is not None:
+            self.stream.conn.watch_defaults()
 
 
 class PulseInput:

@@ -64,7 +64,7 @@ def _pulse_capture(
     """Both sides through PulseAudio's native API, or None to use PortAudio."""
     from coach.audio.capture import LiveCapture
     from coach.audio.devices import HOW_TO_PICK, pulse_sources
-    from coach.audio.pulse import PulseUnavailable, load
+    from coach.audio.pulse_lib import PulseUnavailable, load
 
     try:
         load()
@@ -177,7 +177,8 @@ def list_devices(config: Config, mic: str | None, loopback: str | None, console:
 
 def _pulse_or_none() -> Any:
     """A short-lived connection to the sound server for a listing, or None."""
-    from coach.audio.pulse import PulseConnection, PulseError, PulseUnavailable
+    from coach.audio.pulse import PulseConnection, PulseError
+    from coach.audio.pulse_lib import PulseUnavailable
 
     try:
         return PulseConnection("coach devices")
@@ -245,7 +246,7 @@ def _api_words(
     config: Config, specs: tuple[tuple[str, str, str], ...], sources: list[str] | None
 ) -> str:
     """Which API ``coach start`` would record with (see ``start_capture``)."""
-    from coach.audio.pulse import PulseUnavailable, load
+    from coach.audio.pulse_lib import PulseUnavailable, load
 
     if config.audio.api == "portaudio":
         return 'PortAudio (audio.api = "portaudio")'

@@ -11,7 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from coach.audio.audio_io import open_call
-from coach.audio.capture import BLOCK_FRAMES, SourceState
+from coach.audio.capture import SourceState
+from coach.audio.portaudio_input import BLOCK_FRAMES
 from coach.core.types import SAMPLE_RATE_HZ
 from coach.errors import CoachError
 
