@@ -161,8 +161,8 @@ class TranscribeConfig:
         unit=SECONDS,
         source=Source.MEASURED,
         why="How long an utterance's text may wait to share a whisper pass: the demo call "
-        "replayed, CPU of the whole process over the call, 30 s 9.6 % of a core, 0 (text "
-        "within ~1 s) 11.9 %, no transcription 5.5 % (measured for this project). Recaps go "
+        "replayed, CPU of the whole process over the call, 30 s 7.8 % of a core, 0 (text "
+        "within ~1-2 s) 9.8 %, no transcription 2.8 % (measured for this project). Recaps go "
         "at once when the summarise count is near.",
     )
     live_work: str = key(
@@ -172,7 +172,7 @@ class TranscribeConfig:
         why='What the live coach transcribes: "all" it needs (sheds the rest below when it '
         'falls behind, and says so); "no-pace" skips the customer sample for pace and fillers; '
         '"stories" only deepen quotes and recaps. The demo call replayed, whole process: all '
-        '9.6 % of a core, "stories" 6.3 %, no transcription 5.5 % (measured for this project).',
+        '7.8 % of a core, "stories" 5.5 %, no transcription 2.8 % (measured for this project).',
     )
     threads: int = key(
         2,
