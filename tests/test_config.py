@@ -100,7 +100,7 @@ def test_defaults_are_the_numbers_of_metrics_md() -> None:
     assert c.transcribe.enabled is True
     assert c.transcribe.model == ""  # the default for the speech language
     assert c.transcribe.language == ""  # coach.language
-    assert c.transcribe.threads == 2
+    assert c.transcribe.threads == 1
     assert c.transcribe.beam_size == 1
     assert c.history.enabled is True
     assert Config() == DEFAULTS

@@ -175,12 +175,14 @@ class TranscribeConfig:
         '7.8 % of a core, "stories" 5.5 %, no transcription 2.8 % (measured for this project).',
     )
     threads: int = key(
-        2,
+        1,
         min=1,
         max=16,
         source=Source.MEASURED,
-        why="CPU threads for whisper: 2 cut a 10.7 s clip from 0.74 s to 0.51 s on a "
-        "2-core machine (measured for this project).",
+        why="CPU threads for whisper: with the encoder fitted to its audio, decoding is most "
+        "of a pass and a second thread mostly waits: nine pieces of a real two-voice call "
+        "(tiny.en) took 8.7-9.6 s of CPU and 7.8-8.6 s wall at 1 thread, 13.8-14.1 s and "
+        "10.2-10.4 s at 2 (measured for this project).",
     )
     beam_size: int = key(
         1,
