@@ -361,6 +361,7 @@ def spoken_call(minutes: float, seed: int = 5) -> np.ndarray:
 
 def analyze_speed(minutes: float) -> list[str]:
     """``coach analyze``'s pipeline with transcription on a generated spoken call: x real time."""
+    from coach.audio.prefetch import heard_ahead
     from coach.config import Config
     from coach.core.pipeline import CallAnalyzer
     from coach.transcription.transcribers import open_transcriber
@@ -372,8 +373,9 @@ def analyze_speed(minutes: float) -> list[str]:
         return ["analyze with transcription: skipped (no model: run `make models`)"]
     analyzer = CallAnalyzer(cfg, transcriber=transcriber)
     wall, cpu = time.perf_counter(), time.process_time()
-    for i in range(0, call.shape[1], 16000 * 5):
-        analyzer.feed(call[:, i : i + 16000 * 5])
+    blocks = (call[:, i : i + 16000 * 5] for i in range(0, call.shape[1], 16000 * 5))
+    for heard in heard_ahead(analyzer, blocks):  # as `coach analyze` drives it
+        analyzer.take(heard)
     analyzer.finish()
     stats = analyzer.stats()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,40 @@ def test_a_realignment_mid_call_is_no_event_of_its_own() -> None:
 def test_live_sized_blocks_give_the_same_answer() -> None:
     stats, _ = analyse(CALL, list(range(320, CALL.shape[1], 320)))  # 20 ms blocks
     assert stats == WHOLE
+
+
+def test_a_file_heard_ahead_on_another_thread_gives_the_same_answer() -> None:
+    """`coach analyze` runs the detectors a few blocks ahead on a second core: they
+    read audio only, so the timeline, the nudges and the statistics are the same as
+    when each block is fed whole, here on a laptop call whose mic the leak gate judges."""
+    from coach.audio.prefetch import heard_ahead
+    from tests.support.rooms import laptop_call
+
+    call, _ = laptop_call(duration_s=60, leak_db=-16, keys=True, seed=21)
+    blocks = [call[:, i : i + 80_000] for i in range(0, call.shape[1], 80_000)]
+    config = _timers(acknowledge_after_s=4.0, deepen_after_story_s=6.0, rep_monologue_max_s=5.0)
+    fed = CallAnalyzer(config)
+    fed_nudges = [n for b in blocks for n in fed.feed(b)] + fed.finish()
+    ahead = CallAnalyzer(config)
+    ahead_nudges = [n for h in heard_ahead(ahead, iter(blocks)) for n in ahead.take(h)]
+    ahead_nudges += ahead.finish()
+    assert ahead.stats() == fed.stats()
+    assert ahead_nudges == fed_nudges and len(fed_nudges) >= 2
+
+
+def test_what_goes_wrong_while_reading_ahead_reaches_the_reader() -> None:
+    from coach.audio.prefetch import prefetch
+
+    def blocks() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("the file ends mid-frame")
+
+    got: list[int] = []
+    with pytest.raises(OSError, match="mid-frame"):
+        for item in prefetch(blocks()):
+            got.append(item)
+    assert got == [1, 2]
 
 
 def test_digital_silence_before_the_call_changes_nothing_but_the_clock() -> None:

@@ -1,8 +1,9 @@
-"""Decode ahead on a second core while the pipeline analyses the current block.
+"""Decode and hear ahead on a second core while the pipeline takes the current block.
 
-Decoding (libsndfile, soxr) releases the GIL, so a reader thread overlaps it
-with the VAD almost completely. The queue is small and bounded: memory stays
-a few blocks whatever the call length.
+Decoding (libsndfile, soxr), the speech model (onnxruntime) and whisper
+(CTranslate2) release the GIL, so a reader thread overlaps decoding with the
+VAD, and a detector thread overlaps the VAD with transcription. Each queue is
+small and bounded: memory stays a few blocks whatever the call length.
 """
 
 from __future__ import annotations
@@ -10,10 +11,19 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from coach.core.pipeline import CallAnalyzer, Heard
 
 T = TypeVar("T")
 _DONE = object()
+
+HEAR_AHEAD_BLOCKS = 12
+"""Blocks the detectors may run ahead (a minute of `coach analyze`'s 5 s blocks): whisper's
+passes come in bursts, and the detectors keep working through them."""
 
 
 def prefetch(items: Iterator[T], depth: int = 3) -> Iterator[T]:
@@ -52,3 +62,9 @@ def prefetch(items: Iterator[T], depth: int = 3) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=1.0)
+
+
+def heard_ahead(analyzer: CallAnalyzer, blocks: Iterator[np.ndarray]) -> Iterator[Heard]:
+    """A file's blocks as the analyzer's detectors heard them, decoded and heard a few
+    blocks ahead; the detectors read audio only, so the result is the same as feeding."""
+    return prefetch(map(analyzer.hear, prefetch(blocks)), depth=HEAR_AHEAD_BLOCKS)

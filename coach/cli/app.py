@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from coach import __version__
-from coach.audio.prefetch import prefetch
+from coach.audio.prefetch import heard_ahead
 from coach.cli.common import user_errors
 from coach.cli.config_cmd import config_app
 from coach.cli.crash import run_reporting_bugs
@@ -202,9 +202,9 @@ def _analyze_audio(
         analyzer.transcription.customer_sample = 1.0  # a transcript needs every word
     try:
         with audio_progress(info.duration_s) as progress:
-            for block in prefetch(blocks):
-                analyzer.feed(block)
-                progress.advance(block.shape[1] / SAMPLE_RATE_HZ)
+            for heard in heard_ahead(analyzer, blocks):
+                analyzer.take(heard)
+                progress.advance(heard.block.shape[1] / SAMPLE_RATE_HZ)
             analyzer.finish()
         stats = analyzer.stats()
         if save_transcript is not None and analyzer.transcription is not None:

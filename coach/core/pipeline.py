@@ -26,7 +26,7 @@ from coach.core.timeline import Nudge, Timeline
 from coach.core.timing import Timing, ms
 from coach.core.types import SAMPLE_RATE_HZ, NudgeKind, Side
 from coach.core.vad import SideVad
-from coach.core.vad_params import VadParams, end_latency_ms, latency_bound_ms
+from coach.core.vad_params import VadParams, VadUpdate, end_latency_ms, latency_bound_ms
 
 LAZY_MAX_MS = 240
 """Longest a live loop holds audio back from the analyzer when nothing is due."""
@@ -81,6 +81,16 @@ def vad_setup(config: Config) -> VadSetup:
         off_threshold=min(config.vad.hold_threshold, config.vad.threshold),
     )
     return VadSetup(config.vad.backend, webrtc, silero)
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the two sides' detectors made of one block (:meth:`CallAnalyzer.hear`)."""
+
+    block: np.ndarray
+    """The block, ``(2, n)``, as fed."""
+    rep: VadUpdate
+    customer: VadUpdate
 
 
 class CallAnalyzer:
@@ -154,17 +164,30 @@ class CallAnalyzer:
         return nudges
 
     def _feed(self, block: np.ndarray) -> list[Nudge]:
-        self.samples += block.shape[1]
-        if self.transcription is not None:
-            self.transcription.audio(block)
+        return self.take(self.hear(block))
+
+    def hear(self, block: np.ndarray) -> Heard:
+        """The detectors' part of :meth:`feed`: what speech ``block`` holds.
+
+        It reads audio only, never the timeline, so a file's blocks can be heard
+        ahead of :meth:`take` (on another core), in order, with the same result.
+        """
         rep, customer = block[int(Side.REP)], block[int(Side.CUSTOMER)]
         leak = None
         if self.echo is not None:  # the mic, judged against the loopback (coach/core/echo.py)
             rep, leak = self.echo.feed(rep, customer)
-        up = self.vads[Side.REP].feed(rep, leak)
-        self.timeline.update(Side.REP, up.closed, up.settled_ms, up.open_start_ms)
-        up = self.vads[Side.CUSTOMER].feed(customer)
-        self.timeline.update(Side.CUSTOMER, up.closed, up.settled_ms, up.open_start_ms)
+        return Heard(
+            block, self.vads[Side.REP].feed(rep, leak), self.vads[Side.CUSTOMER].feed(customer)
+        )
+
+    def take(self, heard: Heard) -> list[Nudge]:
+        """The rest of :meth:`feed`: the heard block into the timeline, words and nudges."""
+        block = heard.block
+        self.samples += block.shape[1]
+        if self.transcription is not None:
+            self.transcription.audio(block)
+        for side, up in ((Side.REP, heard.rep), (Side.CUSTOMER, heard.customer)):
+            self.timeline.update(side, up.closed, up.settled_ms, up.open_start_ms)
         if self.transcription is not None:  # never waits in live mode
             self.transcription.step(self.timeline)
         due = self.timeline.advance()
