@@ -229,7 +229,7 @@ def run(speed: float = 1.0, nice: int = 5) -> list[str]:
 
     cfg = Config().transcribe
     model = model_name(Config())
-    out = [f"transcription ({model}, int8, {cfg.threads} threads, beam {cfg.beam_size}):"]
+    out = [f"transcription ({model}, int8, threads {cfg.threads}, beam {cfg.beam_size}):"]
     path = resolve_model(model)
     if path is None:
         return out + [f"  skipped: {model} is not installed (run `make models`)"]

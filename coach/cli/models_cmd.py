@@ -85,6 +85,6 @@ def _print_in_use(console: Console, cfg: Config, used: Path | None) -> None:
     else:
         console.print(
             f"In use: transcribe.model = {name!r} → {used} "
-            f"(language {speech_language(cfg)!r}, {tc.threads} threads, beam {tc.beam_size})",
+            f"(language {speech_language(cfg)!r}, threads {tc.threads}, beam {tc.beam_size})",
             highlight=False,
         )

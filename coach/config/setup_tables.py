@@ -161,9 +161,9 @@ class TranscribeConfig:
         unit=SECONDS,
         source=Source.MEASURED,
         why="How long an utterance's text may wait to share a whisper pass: the demo call "
-        "replayed, CPU of the whole process over the call, 30 s 7.8 % of a core, 0 (text "
-        "within ~1-2 s) 9.8 %, no transcription 2.8 % (measured for this project). Recaps go "
-        "at once when the summarise count is near.",
+        "replayed, CPU of the whole process over the call (two runs), 30 s 7.3-8.0 % of a "
+        "core, 0 (text within ~1-2 s) 9.9 %, no transcription 2.7-3.3 % (measured for this "
+        "project). Recaps go at once when the summarise count is near.",
     )
     live_work: str = key(
         "all",
@@ -171,8 +171,9 @@ class TranscribeConfig:
         source=Source.MEASURED,
         why='What the live coach transcribes: "all" it needs (sheds the rest below when it '
         'falls behind, and says so); "no-pace" skips the customer sample for pace and fillers; '
-        '"stories" only deepen quotes and recaps. The demo call replayed, whole process: all '
-        '7.8 % of a core, "stories" 5.5 %, no transcription 2.8 % (measured for this project).',
+        '"stories" only deepen quotes and recaps. The demo call replayed, whole process (two '
+        'runs): all 7.3-8.0 % of a core, "stories" 4.5-5.4 %, no transcription 2.7-3.3 % '
+        "(measured for this project).",
     )
     threads: int = key(
         1,
