@@ -3,8 +3,9 @@
     python -m bench.bench_packing [CALL.flac ...]
 
 - the live pipeline with its transcription worker (what ``coach start`` runs,
-  minus capture and panel), 20 ms blocks arriving at 4x real time and fed when
-  something can be due, as the live loop feeds them, in a child
+  minus capture and panel), 20 ms blocks arriving at 4x real time, looked at
+  when the audio the loop wants next is in (at most a capture tick apart) and fed
+  then, as the daemon's capture and loop do, in a child
   process, on the demo call and a generated 10-minute espeak call: CPU as % of
   one core over the call's length (goal <= 4 %) and peak RSS (goal <= 250 MB),
   beside the same without transcription; and how long rep text waits after its
@@ -163,6 +164,7 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
 
     import soundfile as sf
 
+    from coach.audio.pulse_capture import TICK_S
     from coach.config import Config, TranscribeConfig
     from coach.core.pipeline import CallAnalyzer
     from coach.core.types import Side
@@ -176,21 +178,28 @@ def live_child(path: Path, transcribe: bool, speed: float, report: Path | None) 
         ready.wait(60)  # the model loaded, as before the daemon listens
     startup_cpu_s = time.process_time()
     t0 = time.monotonic()
-    block, heard = 320, 0
+    block, heard, looked = 320, 0, 0
+    tick = round(TICK_S * 16000)
+    want = analyzer.next_feed_samples()
     gathered: list[np.ndarray] = []
     # read a second at a time: the daemon holds no more than its rings, nor should this
     for chunk in sf.blocks(str(path), blocksize=16000, dtype="float32", always_2d=True):
         x = np.ascontiguousarray(chunk.T)
         for i in range(0, x.shape[1], block):
-            # 20 ms blocks arrive; they are fed when something can be due, as the live loop does
+            # 20 ms blocks arrive; the capture looks when the audio the loop wants is in
+            # (at most a tick apart) and the loop feeds it, as the daemon does
             gathered.append(x[:, i : i + block])
             heard += gathered[-1].shape[1]
-            if heard >= analyzer.next_feed_samples():
-                analyzer.feed(np.concatenate(gathered, axis=1))
-                gathered = []
+            if heard < min(want, looked + tick):
+                continue
+            looked = heard
             delay = t0 + heard / 16000 / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            if heard >= want:
+                analyzer.feed(np.concatenate(gathered, axis=1))
+                gathered = []
+                want = analyzer.next_feed_samples()
     if gathered:
         analyzer.feed(np.concatenate(gathered, axis=1))
     analyzer.finish()
