@@ -43,7 +43,7 @@ from coach.transcription.model_store import (
     resolve_model,
     verify_model,
 )
-from coach.transcription.stage import SHED_NOTICES
+from coach.transcription.stage import RECAP_LEAD_MS, SHED_NOTICES
 from coach.transcription.transcribers import (
     PieceResult,
     SyncTranscriber,
@@ -469,6 +469,38 @@ def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
     (deepen,) = [n for n in stats["nudges"] if n["kind"] == "deepen"]
     assert "migration timeline" in deepen["text"]
     assert analyzer.warnings == []  # asked for, not fallen behind: nothing to say
+
+
+def test_live_rep_pieces_wait_for_the_summarise_count_not_for_max_wait() -> None:
+    """Live, waiting rep pieces go when the summarise nudge is near, however long
+    ``transcribe.max_wait_s`` lets them wait, and a recap among them restarts the count
+    before it fires."""
+    base = Config()
+    cfg = dataclasses.replace(
+        base,
+        nudges=dataclasses.replace(base.nudges, summarise_every_s=60),
+        transcribe=dataclasses.replace(base.transcribe, max_wait_s=600),
+    )
+    call = make_call(
+        150, rep=[(1, 3), (20, 22.5), (41, 43)], customer=[(6, 19), (26, 40), (46, 140)]
+    )
+    sent_at: dict[int, int] = {}
+
+    def recap_at_20(piece: Piece) -> str:
+        if piece.side is Side.REP:
+            sent_at[round(piece.start_ms / 1000)] = analyzer.now_ms
+        return "To summarise, you need it soon." if 19 <= piece.start_ms / 1000 <= 21 else "Okay."
+
+    analyzer = CallAnalyzer(cfg, transcriber=LiveScripted(recap_at_20))
+    assert analyzer.transcription is not None
+    analyzer.transcription.customer_sample = 0.0  # rep pieces alone: they never fill a window
+    stats = feed_all(analyzer, call, block=RATE // 50)
+    assert sorted(sent_at) == pytest.approx([1, 20, 41], abs=1)
+    # all three in one pass, as the count (60 s from the start) was about to run out
+    assert list(sent_at.values()) == pytest.approx([60_000 - RECAP_LEAD_MS] * 3, abs=100)
+    assert stats["summaries"] == 1
+    t_summarise = [n["t"] for n in stats["nudges"] if n["kind"] == "summarise"]
+    assert t_summarise and t_summarise[0] > 22.5 + 60  # counted from the recap's end
 
 
 # ---------------------------------------------------------------------------- the worker

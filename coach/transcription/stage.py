@@ -52,6 +52,9 @@ SHED_NOTICES = {
 BEHIND_PACKS = 4
 """Live: more packs than this waiting (or any dropped) means transcription cannot keep up;
 a flush may hand over 2-3 packs at once, which is not falling behind."""
+RECAP_LEAD_MS = 5_000
+"""Live: waiting rep pieces go at once when the summarise nudge is this close, so a recap
+among them restarts its count before it fires (a pass takes about a second)."""
 SHED_EVERY_MS = 30_000
 """Live: at most one step down per this much audio, so one slow pass does not shed twice."""
 CUSTOMER_SAMPLE = 0.1
@@ -66,8 +69,8 @@ class TranscriptionStage:
 
     * rep pieces (questions, summaries, the deepen heed): all of them, packed
       several to a pass; they wait until a window is full (live: or the oldest
-      has waited ``transcribe.max_wait_s``) -- at once when the summarise count is about to
-      run out, since a summary restarts it;
+      has waited ``transcribe.max_wait_s``) -- at once when the summarise count is
+      ``RECAP_LEAD_MS`` from running out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
       once it is long enough to earn one, ``nudges.deepen_after_story_s``; the
@@ -257,8 +260,7 @@ class TranscriptionStage:
         if not self._pool:
             return
         # a rep summary restarts the summarise count: have it before the count runs out
-        margin = self.max_wait_ms if live else 0
-        soon = timeline.summarise_due_ms - now <= margin
+        soon = timeline.summarise_due_ms - now <= (RECAP_LEAD_MS if live else 0)
         # offline nothing waits for text, and a full window bounds the pool anyway
         waited = live and self._pool[0].end_ms + self.max_wait_ms <= now
         if soon or waited:
