@@ -471,6 +471,33 @@ def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
     assert analyzer.warnings == []  # asked for, not fallen behind: nothing to say
 
 
+@pytest.mark.parametrize(("story_end_s", "passes"), [(33.5, False), (40.0, True)])
+def test_live_a_story_gets_its_pass_only_while_it_can_still_earn_a_deepen(
+    story_end_s: float, passes: bool
+) -> None:
+    """A deepen nudge needs a customer segment that ends at least
+    ``nudges.deepen_after_story_s`` (30 s) into the story: one that stopped short of it
+    (the customer silent then, still holding the floor) costs no pass."""
+    heard: list[Piece] = []
+
+    def record(piece: Piece) -> str:
+        heard.append(piece)
+        return script(piece)
+
+    call = make_call(
+        60, rep=[(1, 3.5), (story_end_s + 2.5, story_end_s + 5)], customer=[(4, story_end_s)]
+    )
+    analyzer = CallAnalyzer(Config(), transcriber=LiveScripted(record))
+    assert analyzer.transcription is not None
+    analyzer.transcription.customer_sample = 0.0  # only a story pass transcribes the customer
+    stats = feed_all(analyzer, call, block=RATE // 50)
+    deepens = [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert any(p.side is Side.CUSTOMER for p in heard) is passes
+    assert len(deepens) == int(passes)
+    if passes:
+        assert "migration timeline" in deepens[0]["text"]
+
+
 def test_live_rep_pieces_wait_for_the_summarise_count_not_for_max_wait() -> None:
     """Live, waiting rep pieces go when the summarise nudge is near, however long
     ``transcribe.max_wait_s`` lets them wait, and a recap among them restarts the count

@@ -73,8 +73,9 @@ class TranscriptionStage:
       ``RECAP_LEAD_MS`` from running out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
-      once it is long enough to earn one, ``nudges.deepen_after_story_s``; the
-      nudge waits for the customer's pause, which gives the pass its time);
+      once it is long enough to earn one, ``nudges.deepen_after_story_s``, while
+      the customer still speaks; the nudge waits for the customer's pause, which
+      gives the pass its time);
       a story that earns none joins the sample;
     * other customer speech (pace, fillers): a sample of ``customer_sample`` of
       its speech time; short pieces (backchannels, whose words confirm them)
@@ -169,9 +170,15 @@ class TranscriptionStage:
         return timeline.floor_start_ms if timeline.holder is Side.CUSTOMER else None
 
     def _story_may_deepen(self, timeline: Timeline) -> bool:
-        # not earlier: a story that ends just short of it would have cost a pass for nothing
+        # not earlier: a story that ends just short of it would have cost a pass for nothing;
+        # and only while the customer speaks, since a deepen nudge needs a segment that ends
+        # that far into the story (one that ended before cannot earn it)
         start = self._story_start(timeline)
-        return start is not None and self.now_ms - start >= timeline.timing.deepen_after_story_ms
+        return (
+            start is not None
+            and self.now_ms - start >= timeline.timing.deepen_after_story_ms
+            and timeline.tracks[Side.CUSTOMER].speaking_at(self.now_ms)
+        )
 
     def _route(self, piece: Piece, timeline: Timeline) -> None:
         if piece.side is Side.REP:
