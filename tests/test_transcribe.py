@@ -471,9 +471,16 @@ def test_live_work_stories_transcribes_only_deepen_quotes_and_recaps() -> None:
     assert analyzer.warnings == []  # asked for, not fallen behind: nothing to say
 
 
-@pytest.mark.parametrize(("story_end_s", "passes"), [(33.5, False), (40.0, True)])
+@pytest.mark.parametrize(
+    ("story", "passes"),
+    [
+        ([(4, 33.5)], False),  # stops 29.5 s in, the customer silent then
+        ([(4, 40.0)], True),  # goes on
+        ([(4, 33.5), (34.5, 35.0)], True),  # a short segment after 30 s earns it
+    ],
+)
 def test_live_a_story_gets_its_pass_only_while_it_can_still_earn_a_deepen(
-    story_end_s: float, passes: bool
+    story: list[tuple[float, float]], passes: bool
 ) -> None:
     """A deepen nudge needs a customer segment that ends at least
     ``nudges.deepen_after_story_s`` (30 s) into the story: one that stopped short of it
@@ -484,9 +491,8 @@ def test_live_a_story_gets_its_pass_only_while_it_can_still_earn_a_deepen(
         heard.append(piece)
         return script(piece)
 
-    call = make_call(
-        60, rep=[(1, 3.5), (story_end_s + 2.5, story_end_s + 5)], customer=[(4, story_end_s)]
-    )
+    end_s = story[-1][1]
+    call = make_call(60, rep=[(1, 3.5), (end_s + 2.5, end_s + 5)], customer=story)
     analyzer = CallAnalyzer(Config(), transcriber=LiveScripted(record))
     assert analyzer.transcription is not None
     analyzer.transcription.customer_sample = 0.0  # only a story pass transcribes the customer

@@ -171,14 +171,14 @@ class TranscriptionStage:
 
     def _story_may_deepen(self, timeline: Timeline) -> bool:
         # not earlier: a story that ends just short of it would have cost a pass for nothing;
-        # and only while the customer speaks, since a deepen nudge needs a segment that ends
-        # that far into the story (one that ended before cannot earn it)
+        # and a deepen nudge needs a customer segment that ends that far into the story
         start = self._story_start(timeline)
-        return (
-            start is not None
-            and self.now_ms - start >= timeline.timing.deepen_after_story_ms
-            and timeline.tracks[Side.CUSTOMER].speaking_at(self.now_ms)
-        )
+        if start is None:
+            return False
+        after = start + timeline.timing.deepen_after_story_ms
+        ends = timeline.tracks[Side.CUSTOMER].ends
+        # its last segment: still going (end None), or it ended that far in
+        return self.now_ms >= after and bool(ends) and (ends[-1] is None or ends[-1] >= after)
 
     def _route(self, piece: Piece, timeline: Timeline) -> None:
         if piece.side is Side.REP:
