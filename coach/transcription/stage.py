@@ -73,9 +73,9 @@ class TranscriptionStage:
       ``RECAP_LEAD_MS`` from running out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
-      once it is long enough to earn one, ``nudges.deepen_after_story_s``, while
-      the customer still speaks; the nudge waits for the customer's pause, which
-      gives the pass its time);
+      once it is long enough to earn one, ``nudges.deepen_after_story_s``, and
+      its last customer segment goes on or ended that far in; the nudge waits for
+      the customer's pause, which gives the pass its time);
       a story that earns none joins the sample;
     * other customer speech (pace, fillers): a sample of ``customer_sample`` of
       its speech time; short pieces (backchannels, whose words confirm them)
