@@ -66,10 +66,10 @@ class _Collect:
         self.pieces: list[Piece] = []
 
     def submit(self, piece: Piece) -> None:
-        self.submit_pack([piece])
+        self.submit_packs([[piece]])
 
-    def submit_pack(self, pieces: list[Piece]) -> None:
-        self.pieces.extend(pieces)
+    def submit_packs(self, windows: list[list[Piece]]) -> None:
+        self.pieces.extend(p for w in windows for p in w)
 
     def poll(self) -> list[PieceResult]:
         return []
@@ -106,6 +106,7 @@ def run(paths: list[Path]) -> list[str]:
     from coach.transcription.engine import WhisperEngine
     from coach.transcription.fitted_whisper import FULL_WINDOW_FRAMES
     from coach.transcription.model_store import resolve_model
+    from coach.transcription.transcribers import BATCH_WINDOWS
 
     cfg = Config()
     model = resolve_model(model_name(cfg))
@@ -115,7 +116,8 @@ def run(paths: list[Path]) -> list[str]:
     full = WhisperEngine(model, speech_language(cfg), cfg.transcribe.threads, 1)
     full.model.min_frames = FULL_WINDOW_FRAMES
     out = [
-        f"packing ({model.name}): packed passes against one piece per pass; one piece per "
+        f"packing ({model.name}): packed windows (decoded in batches, as `coach analyze` does) "
+        "against one piece per pass; one piece per "
         "pass with the encoder fitted to the audio (the default) against the full 30 s window"
     ]
     errors = total = fit_errors = 0
@@ -130,12 +132,11 @@ def run(paths: list[Path]) -> list[str]:
         t = time.process_time()
         packed: list[str] = []
         groups = packing.groups([packing.seconds(a) for a in audios])
-        for g in groups:
-            packed += (
-                engine.transcribe_many([audios[i] for i in g])
-                if len(g) > 1
-                else [engine.transcribe(audios[g[0]])]
-            )
+        windows = [[audios[i] for i in g] for g in groups]
+        for i in range(0, len(windows), BATCH_WINDOWS):  # as `coach analyze` batches them
+            packed += [
+                t for w in engine.transcribe_windows(windows[i : i + BATCH_WINDOWS]) for t in w
+            ]
         cpu_packed = time.process_time() - t
         ref, hyp = _words(" ".join(one)), _words(" ".join(packed))
         e = word_errors(ref, hyp)

@@ -58,3 +58,16 @@ def test_a_segment_end_straying_into_the_next_pieces_pre_roll_is_not_ambiguous()
     assert split_segments(segments, spans) == ["at the end of every month.", "Migration."]
     # but a short piece half covered is: "Right." may have been run into the sentence
     assert split_segments([(0.0, 19.2, " Fine. Right.")], [(0.0, 17.7), (18.7, 19.5)]) is None
+
+
+def test_text_after_the_last_piece_is_whisper_going_on_in_the_padding() -> None:
+    """Whisper sees at least 15 s; past a window's audio it may repeat the last words."""
+    spans = [(0.0, 13.0), (14.0, 14.8)]
+    segments = [(0.0, 13.0, " How many people are on your team?"), (14.0, 14.8, " Right.")]
+    padding = [(15.0, 22.8, " Right."), (22.8, 23.8, " Right.")]
+    assert split_segments(segments + padding, spans) == [
+        "How many people are on your team?",
+        "Right.",
+    ]
+    words = [(14.0, 14.5, " Right."), (15.0, 15.6, " Right.")]
+    assert split_words(words, spans) == ["", "Right."]

@@ -193,9 +193,9 @@ class ScriptedTranscriber(SyncTranscriber):
         super().__init__(engine=None, name="script")  # type: ignore[arg-type]
         self.fn = fn
 
-    def submit_pack(self, pieces: list[Piece]) -> None:
-        self.passes += 1
-        self._results.extend(PieceResult.of(p, text=self.fn(p)) for p in pieces)
+    def submit_packs(self, windows: list[list[Piece]]) -> None:
+        self.passes += len(windows)
+        self._results.extend(PieceResult.of(p, text=self.fn(p)) for w in windows for p in w)
 
 
 # rep asks, customer tells a 30.5 s story, rep backchannels, rep recaps, and so on
@@ -379,6 +379,27 @@ def test_packing_several_pieces_per_pass_changes_nothing_but_the_passes(
     packed_stats["transcription"].pop("passes")
     assert packed_stats == one_stats
     assert packed_stats["summaries"] == 1 and packed_stats["questions"] == 3
+
+
+def test_offline_full_windows_wait_for_a_batch_of_them() -> None:
+    """``coach analyze`` hands whisper full windows four at a time (decoded together they
+    cost less); what is left goes at the end of the call."""
+    batches: list[int] = []
+
+    class Counting(ScriptedTranscriber):
+        def submit_packs(self, windows: list[list[Piece]]) -> None:
+            batches.append(len(windows))
+            super().submit_packs(windows)
+
+    # 4 s rep questions, each answered: three fill a 15 s window
+    rep = [(t, t + 4) for t in range(1, 300, 10)]
+    customer = [(t + 5, t + 9) for t in range(1, 300, 10)]
+    analyzer = CallAnalyzer(Config(), transcriber=Counting(lambda p: "Why now?"))
+    stats = feed_all(analyzer, make_call(300, rep=rep, customer=customer))
+    assert batches[:2] == [4, 4]
+    assert all(n <= 4 for n in batches[:-1])
+    assert stats["questions"] == 30
+    assert stats["transcription"]["passes"] == sum(batches)
 
 
 def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
@@ -569,6 +590,69 @@ def test_the_worker_drops_the_oldest_waiting_piece_and_counts_it() -> None:
     done = worker.poll()
     assert [(r.seq, r.text) for r in done] == [(1, "hello"), (4, "hello"), (5, "hello")]
     worker.close()
+
+
+def test_the_worker_decodes_what_waits_as_one_batch() -> None:
+    """A batch of windows costs less than its windows one by one: while a pass is under
+    way, what is submitted waits, and the next pass takes it all (up to a batch)."""
+    gate = threading.Event()
+    batches: list[list[int]] = []
+
+    class Batching:
+        def transcribe(self, audio: np.ndarray) -> str:
+            raise AssertionError("windows go in batches")
+
+        def transcribe_windows(self, windows: list[list[np.ndarray]]) -> list[list[str]]:
+            gate.wait(5)
+            batches.append([len(w) for w in windows])
+            return [["hello"] * len(w) for w in windows]
+
+    worker = WorkerTranscriber(Batching, max_queue=8, nice=0)
+    assert worker.ready.wait(5)
+    worker.submit(_piece(1))
+    deadline = time.monotonic() + 5
+    while worker._queue and time.monotonic() < deadline:  # taken: the pass is under way
+        time.sleep(0.01)
+    worker.submit_packs([[_piece(2), _piece(3)], [_piece(4)]])
+    worker.submit_packs([[_piece(i)] for i in range(5, 10)])
+    assert worker.pending == 1 + 7
+    gate.set()
+    worker.drain(5)
+    assert batches == [[1], [2, 1, 1, 1], [1, 1, 1]]
+    assert worker.passes == 8  # windows
+    assert sorted(r.seq for r in worker.poll()) == list(range(1, 10))
+    worker.close()
+
+
+class _Tokens:
+    """Whisper's token ids in miniature: text below 100, timestamps of 20 ms from 100."""
+
+    timestamp_begin = 100
+    words = {1: " How", 2: " big?", 3: " Twelve."}
+
+    def decode(self, tokens: list[int]) -> str:
+        return "".join(self.words[t] for t in tokens)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "segments", "resume_s"),
+    [
+        # closed: the last segment ends with a timestamp
+        ([100, 1, 2, 150, 150, 3, 175], [(0.0, 1.0, " How big?"), (1.0, 1.5, " Twelve.")], None),
+        # stopped inside its second segment: decode again from the last timestamp
+        ([100, 1, 2, 150, 150, 3], [(0.0, 1.0, " How big?")], 1.0),
+        # no timestamps (a window of one piece): one segment, the whole window
+        ([1, 2], [(0.0, 3.0, " How big?")], None),
+        # nothing said
+        ([], [], None),
+    ],
+)
+def test_whisper_tokens_split_into_segments_as_faster_whisper_splits_them(
+    tokens: list[int], segments: list[tuple[float, float, str]], resume_s: float | None
+) -> None:
+    from coach.transcription.engine import _segments
+
+    assert _segments(tokens, _Tokens(), 0.02, 3.0) == (segments, resume_s)
 
 
 def test_a_worker_whose_model_fails_to_load_drops_everything() -> None:
@@ -981,6 +1065,35 @@ def espeak_lines(
         i = int(start * RATE)
         call[row, i : i + len(audio)] += audio
     return call
+
+
+def test_real_model_decodes_windows_together_as_each_alone(real_model: Path) -> None:
+    """Batching is only a cheaper way to the same words: each window (one piece, or several
+    packed and split back) reads the same decoded with others as decoded alone."""
+    _need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed")
+    from coach.transcription.engine import WhisperEngine
+
+    engine = WhisperEngine(real_model, "en", threads=1)
+    rep, customer = (
+        [say(line, voice) for line in lines]
+        for voice, lines in (
+            (REP_VOICE, ["How many people are on your team?", "Who else should be involved?"]),
+            (
+                CUSTOMER_VOICE,
+                [
+                    "Honestly, the migration timeline worries me more than the budget.",
+                    "Right now everything lives in spreadsheets.",
+                ],
+            ),
+        )
+    )
+    windows = [[rep[0], customer[1], rep[1]], [customer[0]], [rep[1], rep[0]]]
+    together = engine.transcribe_windows(windows)
+    assert together == [engine.transcribe_windows([w])[0] for w in windows]
+    assert [len(texts) for texts in together] == [3, 1, 2]
+    assert together[0][0].startswith("How many people")
+    assert "spreadsheets" in together[0][1] and "involved" in together[0][2]
+    assert "migration timeline" in together[1][0]
 
 
 def test_real_model_keeps_the_first_word_of_every_question(real_model: Path) -> None:

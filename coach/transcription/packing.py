@@ -59,6 +59,12 @@ def owner(start_s: float, end_s: float, spans: Sequence[tuple[float, float]]) ->
     return min(range(len(spans)), key=lambda i: distance(spans[i]))
 
 
+def past_the_audio(start_s: float, spans: Sequence[tuple[float, float]]) -> bool:
+    """Text that starts after the last piece has ended is whisper going on in the silence
+    the window is padded with (it repeats the last words): it belongs to no piece."""
+    return start_s >= spans[-1][1]
+
+
 def split_words(
     words: Sequence[tuple[float, float, str]], spans: Sequence[tuple[float, float]]
 ) -> list[str]:
@@ -66,7 +72,7 @@ def split_words(
     their leading space, as whisper gives them)."""
     texts: list[list[str]] = [[] for _ in spans]
     for start, end, word in words:
-        if spans:
+        if spans and not past_the_audio(start, spans):
             texts[owner(start, end, spans)].append(word)
     return ["".join(t).strip() for t in texts]
 
@@ -85,6 +91,8 @@ def split_segments(
     """
     texts: list[list[str]] = [[] for _ in spans]
     for start, end, text in segments:
+        if spans and past_the_audio(start, spans):
+            continue
         overlaps = [max(0.0, min(end, b) - max(start, a)) for a, b in spans]
         reach = [min(AMBIGUOUS_S, (b - a) / 2) for a, b in spans]
         if sum(o >= r for o, r in zip(overlaps, reach, strict=True)) > 1:

@@ -2,8 +2,9 @@
 
 :class:`TranscriptionStage` is what ``pipeline.CallAnalyzer`` drives: it keeps
 the per-side audio rings, cuts pieces (``utterance_audio``), decides what needs
-transcribing and when (see its docstring), packs pieces into passes
-(``packing``; whisper's encoder sees at least 15 s, ``fitted_whisper``), collects
+transcribing and when (see its docstring), packs pieces into windows
+(``packing``; whisper's encoder sees at least 15 s, ``fitted_whisper``) that are
+decoded in batches (``transcribers``), collects
 transcripts, and applies them: rep summaries restart the ``summarise`` count,
 ``deepen`` nudges quote a key phrase of the customer's story, and
 :meth:`TranscriptionStage.word_stats` is what the words tell the statistics
@@ -25,7 +26,7 @@ from coach.core.stats import WordStats
 from coach.core.timeline import Timeline
 from coach.core.types import NudgeKind, Side
 from coach.transcription import lexicon, packing, utterance_text
-from coach.transcription.transcribers import PieceResult, Transcriber
+from coach.transcription.transcribers import BATCH_WINDOWS, PieceResult, Transcriber
 from coach.transcription.utterance_audio import (
     PAD_AFTER_MS,
     PRE_ROLL_MS,
@@ -49,9 +50,9 @@ SHED_NOTICES = {
     1: "transcription is behind: customer pace and filler words are no longer transcribed",
     2: "transcription is behind: only deepen quotes and recaps are transcribed now",
 }
-BEHIND_PACKS = 4
-"""Live: more packs than this waiting (or any dropped) means transcription cannot keep up;
-a flush may hand over 2-3 packs at once, which is not falling behind."""
+BEHIND_WINDOWS = 4
+"""Live: more windows than this waiting (or any dropped) means transcription cannot keep up;
+a flush may hand over 2-3 windows at once, which is not falling behind."""
 RECAP_LEAD_MS = 5_000
 """Live: waiting rep pieces go at once when the summarise nudge is this close, so a recap
 among them restarts its count before it fires (a pass takes about a second)."""
@@ -68,8 +69,9 @@ class TranscriptionStage:
     What gets transcribed, and when, follows what needs it:
 
     * rep pieces (questions, summaries, the deepen heed): all of them, packed
-      several to a pass; they wait until a window is full (live: or the oldest
-      has waited ``transcribe.max_wait_s``) -- at once when the summarise count is
+      several to a window; they wait until a window is full (offline: until a
+      batch of windows is; live: or the oldest has waited
+      ``transcribe.max_wait_s``) -- at once when the summarise count is
       ``RECAP_LEAD_MS`` from running out, since a summary restarts it;
     * a customer story (the customer holds the floor): held back in memory until
       a deepen nudge asks for its quote (live: the story so far gets one pass
@@ -248,7 +250,7 @@ class TranscriptionStage:
             return
         dropped = self.transcriber.dropped
         behind = dropped > self._dropped_seen or getattr(self.transcriber, "pending", 0) > (
-            BEHIND_PACKS
+            BEHIND_WINDOWS
         )
         self._dropped_seen = dropped
         now = self.now_ms
@@ -277,7 +279,8 @@ class TranscriptionStage:
         lengths = [packing.seconds(p.audio) for p in self._pool]
         full = packing.groups(lengths, self.window_s)[:-1]  # the last group may still fill up
         n = sum(len(g) for g in full)
-        if n:
+        # offline, full windows wait for a batch of them: decoded together they cost less
+        if n and (live or len(full) >= BATCH_WINDOWS):
             self._submit(self._pool[:n])
             self._pool = self._pool[n:]
 
@@ -297,8 +300,9 @@ class TranscriptionStage:
         return pack
 
     def _submit(self, pieces: list[Piece]) -> None:
-        for group in packing.groups([packing.seconds(p.audio) for p in pieces], self.window_s):
-            self.transcriber.submit_pack([pieces[i] for i in group])
+        groups = packing.groups([packing.seconds(p.audio) for p in pieces], self.window_s)
+        if groups:
+            self.transcriber.submit_packs([[pieces[i] for i in g] for g in groups])
 
     def _collect(self, timeline: Timeline) -> None:
         skipped, self._skipped = self._skipped, []
