@@ -124,6 +124,7 @@ class TranscriptionStage:
         self._seq = 0
         self._error_reported = False
         self._pool: list[Piece] = []  # can wait: packed when a window fills or at the latest
+        self._ready: list[list[Piece]] = []  # offline: full windows, until a batch of them
         self._held: list[Piece] = []  # customer story pieces, until a deepen asks or it ends
         self._urgent: list[Piece] = []  # live: needed now
         self._skipped: list[PieceResult] = []
@@ -279,10 +280,11 @@ class TranscriptionStage:
         lengths = [packing.seconds(p.audio) for p in self._pool]
         full = packing.groups(lengths, self.window_s)[:-1]  # the last group may still fill up
         n = sum(len(g) for g in full)
+        self._ready += [[self._pool[i] for i in g] for g in full]
+        self._pool = self._pool[n:]
         # offline, full windows wait for a batch of them: decoded together they cost less
-        if n and (live or len(full) >= BATCH_WINDOWS):
-            self._submit(self._pool[:n])
-            self._pool = self._pool[n:]
+        if self._ready and (live or len(self._ready) >= BATCH_WINDOWS):
+            self._submit([])
 
     def _ride_along(self, pack: list[Piece]) -> list[Piece]:
         """A pass is made for ``pack``: pooled pieces fill its last window's spare room."""
@@ -300,9 +302,11 @@ class TranscriptionStage:
         return pack
 
     def _submit(self, pieces: list[Piece]) -> None:
+        """A pass for ``pieces``, packed into windows; full windows waiting go with it."""
         groups = packing.groups([packing.seconds(p.audio) for p in pieces], self.window_s)
-        if groups:
-            self.transcriber.submit_packs([[pieces[i] for i in g] for g in groups])
+        windows, self._ready = self._ready + [[pieces[i] for i in g] for g in groups], []
+        if windows:
+            self.transcriber.submit_packs(windows)
 
     def _collect(self, timeline: Timeline) -> None:
         skipped, self._skipped = self._skipped, []
