@@ -100,6 +100,7 @@ class WhisperEngine:
         one audio at temperature 0 -- but all audios as rows of one batch. Where a row
         stops inside a segment, it is decoded again from its last timestamp (whisper's
         seek), those rows batched in turn."""
+        from ctranslate2 import StorageView
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -115,37 +116,45 @@ class WhisperEngine:
         out: list[list[tuple[float, float, str]]] = [[] for _ in audios]
         rows = [i for i, f in enumerate(features) if f.shape[-1] > 0]
         while rows:
-            results = m.model.generate(
-                # fitted to the longest audio of the batch
-                m.encode(np.stack([pad_or_trim(features[i][:, seeks[i] :]) for i in rows])),
-                [prompt] * len(rows),
-                beam_size=self.beam_size,
-                max_length=m.max_length,
-                return_scores=True,
-                return_no_speech_prob=True,
-                suppress_blank=True,
-                suppress_tokens=suppress,
-                max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / m.time_precision),
-            )
+            # each row encoded alone, fitted to its own audio: encoding gains nothing from a
+            # batch, and its memory grows with the rows; rows of one length decode together
+            encoded = {
+                i: np.asarray(m.encode(pad_or_trim(features[i][:, seeks[i] :]))) for i in rows
+            }
             again: list[int] = []
-            for i, result in zip(rows, results, strict=True):
-                frames = min(features[i].shape[-1] - seeks[i], m.feature_extractor.nb_max_frames)
-                offset_s = seeks[i] / m.frames_per_second
-                tokens = result.sequences_ids[0]
-                avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-                segments: list[tuple[float, float, str]] = []
-                resume_s: float | None = None
-                # a window whisper takes for silence is skipped
-                if result.no_speech_prob <= NO_SPEECH_PROB or avg_logprob > LOW_LOGPROB:
-                    segments, resume_s = _segments(
-                        tokens, tokenizer, m.time_precision, frames / m.frames_per_second
+            for length in sorted({e.shape[1] for e in encoded.values()}):
+                group = [i for i in rows if encoded[i].shape[1] == length]
+                results = m.model.generate(
+                    StorageView.from_array(np.concatenate([encoded[i] for i in group])),
+                    [prompt] * len(group),
+                    beam_size=self.beam_size,
+                    max_length=m.max_length,
+                    return_scores=True,
+                    return_no_speech_prob=True,
+                    suppress_blank=True,
+                    suppress_tokens=suppress,
+                    max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / m.time_precision),
+                )
+                for i, result in zip(group, results, strict=True):
+                    frames = min(
+                        features[i].shape[-1] - seeks[i], m.feature_extractor.nb_max_frames
                     )
-                out[i] += [(offset_s + a, offset_s + b, text) for a, b, text in segments]
-                resume = 0 if resume_s is None else round(resume_s * m.frames_per_second)
-                seeks[i] += resume if resume > 0 else frames
-                if seeks[i] < features[i].shape[-1]:
-                    again.append(i)
-            rows = again
+                    offset_s = seeks[i] / m.frames_per_second
+                    tokens = result.sequences_ids[0]
+                    avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+                    segments: list[tuple[float, float, str]] = []
+                    resume_s: float | None = None
+                    # a window whisper takes for silence is skipped
+                    if result.no_speech_prob <= NO_SPEECH_PROB or avg_logprob > LOW_LOGPROB:
+                        segments, resume_s = _segments(
+                            tokens, tokenizer, m.time_precision, frames / m.frames_per_second
+                        )
+                    out[i] += [(offset_s + a, offset_s + b, text) for a, b, text in segments]
+                    resume = 0 if resume_s is None else round(resume_s * m.frames_per_second)
+                    seeks[i] += resume if resume > 0 else frames
+                    if seeks[i] < features[i].shape[-1]:
+                        again.append(i)
+            rows = sorted(again)
         return out
 
     def _by_words(self, audio: np.ndarray, spans: list[tuple[float, float]]) -> list[str]:

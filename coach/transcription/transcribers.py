@@ -34,8 +34,11 @@ from coach.transcription.utterance_audio import Piece
 LIVE_QUEUE_MAX = 6
 """Windows waiting in live mode before the oldest is dropped (~6 passes of backlog)."""
 BATCH_WINDOWS = 4
-"""Windows decoded together at most: four 15 s windows of real speech took 24 % less CPU
-batched than one at a time, and a larger batch saves little more."""
+"""Windows decoded together at most (``coach analyze``): a one-hour spoken call's windows
+took 79x real time in CPU at four to a batch, 71x at two, 56x one at a time."""
+LIVE_BATCH_WINDOWS = 2
+"""... and live, where peak memory counts: with tiny.en, four 15 s windows decoded together
+peaked 24 MB above one alone, two 1 MB (the daemon runs at about 236 MB)."""
 
 
 @dataclass(frozen=True)
@@ -175,9 +178,11 @@ class WorkerTranscriber:
         max_queue: int = LIVE_QUEUE_MAX,
         name: str = "",
         nice: int = 5,
+        max_batch: int = LIVE_BATCH_WINDOWS,
     ) -> None:
         self.name = name
         self.max_queue = max_queue
+        self.max_batch = max_batch
         self.nice = nice
         self.dropped = 0
         self.passes = 0
@@ -272,7 +277,9 @@ class WorkerTranscriber:
                 if self._stop:
                     return
                 # what waits goes together: a batch costs less than its windows one by one
-                taken = [self._queue.popleft() for _ in range(min(BATCH_WINDOWS, len(self._queue)))]
+                taken = [
+                    self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))
+                ]
                 self._busy = len(taken)
             results = _run_windows(engine, [w for w, _ in taken], [at for _, at in taken])
             with self._cv:
