@@ -434,6 +434,35 @@ def test_only_what_a_rule_or_statistic_needs_is_transcribed() -> None:
     assert stats["transcription"]["skipped"] == 0
 
 
+def test_the_customer_sample_counts_the_story_already_transcribed() -> None:
+    """Pace and fillers need a tenth of the customer's speech: a story transcribed for its
+    deepen quote is already more than that, so the rest of the call costs no pass."""
+    heard: list[Piece] = []
+
+    def record(piece: Piece) -> str:
+        heard.append(piece)
+        return script(piece)
+
+    analyzer, _ = _scripted(Config(), record)  # the default sample, a tenth
+    stats = feed_all(analyzer, STORY_CALL)
+    customer = sorted(p.start_ms for p in heard if p.side is Side.CUSTOMER)
+    assert customer == pytest.approx([5_500, 20_050, 34_600], abs=600)  # the story alone
+    assert stats["transcription"]["skipped"] == 2  # 46-68 s, in two pieces
+    assert stats["transcription"]["customer_speech_transcribed"] == pytest.approx(30 / 52, abs=0.02)
+
+    # with no story, the sample takes a share of what the customer says
+    heard.clear()
+    call = make_call(
+        200,
+        rep=[(t, t + 3) for t in range(1, 200, 10)],
+        customer=[(t + 4, t + 9) for t in range(1, 200, 10)],
+    )
+    analyzer, _ = _scripted(Config(), record)
+    stats = feed_all(analyzer, call)
+    assert not [n for n in stats["nudges"] if n["kind"] == "deepen"]
+    assert 0.1 <= stats["transcription"]["customer_speech_transcribed"] <= 0.2
+
+
 class LiveScripted(ScriptedTranscriber):
     """A live transcriber (as far as the stage can tell) with a backlog we choose."""
 

@@ -59,8 +59,9 @@ among them restarts its count before it fires (a pass takes about a second)."""
 SHED_EVERY_MS = 30_000
 """Live: at most one step down per this much audio, so one slow pass does not shed twice."""
 CUSTOMER_SAMPLE = 0.1
-"""Share of the customer's other speech transcribed for pace and fillers: a tenth of an
-hour's customer speech is still minutes of it, at far fewer passes than all of it."""
+"""Share of the customer's speech transcribed for pace and fillers, stories and backchannels
+included: a tenth of an hour's customer speech is still minutes of it, at far fewer passes
+than all of it."""
 
 
 class TranscriptionStage:
@@ -79,8 +80,9 @@ class TranscriptionStage:
       its last customer segment goes on or ended that far in; the nudge waits for
       the customer's pause, which gives the pass its time);
       a story that earns none joins the sample;
-    * other customer speech (pace, fillers): a sample of ``customer_sample`` of
-      its speech time; short pieces (backchannels, whose words confirm them)
+    * other customer speech (pace, fillers): a sample that tops what is transcribed
+      of the customer anyway (stories, backchannels) up to ``customer_sample`` of
+      their speech time; short pieces (backchannels, whose words confirm them)
       always, since they ride in a pass's spare room almost for free.
 
     Skipped pieces are not dropped work: statistics say what they were drawn from.
@@ -129,8 +131,8 @@ class TranscriptionStage:
         self._urgent: list[Piece] = []  # live: needed now
         self._skipped: list[PieceResult] = []
         self._story_sent: int | None = None  # live: the story whose pass was made
-        self._customer_ms = 0  # customer speech offered to the sample
-        self._sampled_ms = 0  # ... and taken
+        self._customer_ms = 0  # customer speech heard
+        self._sampled_ms = 0  # ... and transcribed (stories, backchannels, the sample)
 
     # -- driving -------------------------------------------------------------
     def audio(self, block: np.ndarray) -> None:
@@ -194,13 +196,14 @@ class TranscriptionStage:
         if self.customer_sample >= 1.0:
             self._pool.append(piece)
             return
+        self._customer_ms += piece.speech_ms
         start = self._story_start(timeline)
         if start is not None and piece.start_ms >= start:
             self._held.append(piece)
             self._trim_held()
             return
         if self.shed == 0 and piece.end_ms - piece.start_ms <= timeline.timing.backchannel_max_ms:
-            self._pool.append(piece)  # a backchannel's words confirm it
+            self._transcribe_customer([piece])  # a backchannel's words confirm it
             return
         self._sample(piece)
 
@@ -224,8 +227,10 @@ class TranscriptionStage:
         ):
             # one pass for the story so far, done by the end of the pause a deepen nudge waits for
             self._story_sent = start
-            self._urgent.extend(p for p in self._held if p.start_ms >= start)
+            story = [p for p in self._held if p.start_ms >= start]
             self._held = [p for p in self._held if p.start_ms < start]
+            self._sampled_ms += sum(p.speech_ms for p in story)
+            self._urgent.extend(story)
         settle = timeline.timing.deepen_pause_ms + STORY_SETTLE_MS
         keep: list[Piece] = []
         for piece in self._held:
@@ -238,12 +243,15 @@ class TranscriptionStage:
 
     def _sample(self, piece: Piece) -> None:
         """Customer speech for pace and fillers: a share ``customer_sample`` of it."""
-        self._customer_ms += piece.speech_ms
         if self.shed == 0 and self._sampled_ms < self.customer_sample * self._customer_ms:
-            self._sampled_ms += piece.speech_ms
-            self._pool.append(piece)
+            self._transcribe_customer([piece])
         else:
             self._skipped.append(PieceResult.of(piece, skipped=True))
+
+    def _transcribe_customer(self, pieces: list[Piece]) -> None:
+        """Customer pieces to transcribe when a pass has room: they count toward the sample."""
+        self._sampled_ms += sum(p.speech_ms for p in pieces)
+        self._pool.extend(pieces)
 
     def _keep_up(self) -> None:
         """Live: when transcription cannot keep up, stop what is least needed first."""
@@ -384,6 +392,7 @@ class TranscriptionStage:
         story = [p for p in self._held + self._pool if p.side is Side.CUSTOMER]
         if story and not self.transcriber.live:
             ids = {p.seq for p in story}
+            self._sampled_ms += sum(p.speech_ms for p in self._held if p.side is Side.CUSTOMER)
             self._held = [p for p in self._held if p.seq not in ids]
             self._pool = [p for p in self._pool if p.seq not in ids]
             self._submit(self._ride_along(story))
