@@ -161,9 +161,9 @@ class TranscribeConfig:
         unit=SECONDS,
         source=Source.MEASURED,
         why="How long an utterance's text may wait to share a whisper pass: the demo call "
-        "replayed, CPU of the whole process over the call (two runs), 30 s 6.5-6.9 % of a "
-        "core, 0 (text within ~1-2 s) 8.9 %, no transcription 2.4-2.7 % (measured for this "
-        "project). Recaps go at once when the summarise nudge is 5 s away.",
+        "replayed, CPU of the whole process over the call (two runs), 30 s 5.2-5.6 % of a "
+        "core, 0 (text within ~1-2 s) 7.3-7.5 %, no transcription 2.1-2.3 % (measured for "
+        "this project). Recaps go at once when the summarise nudge is 5 s away.",
     )
     live_work: str = key(
         "all",
@@ -172,7 +172,7 @@ class TranscribeConfig:
         why='What the live coach transcribes: "all" it needs (sheds the rest below when it '
         'falls behind, and says so); "no-pace" skips the customer sample for pace and fillers; '
         '"stories" only deepen quotes and recaps. The demo call replayed, whole process (two '
-        'runs): all 6.5-6.9 % of a core, "stories" 4.2-4.4 %, no transcription 2.4-2.7 % '
+        'runs): all 5.2-5.6 % of a core, "stories" 3.5 %, no transcription 2.1-2.3 % '
         "(measured for this project).",
     )
     threads: int = key(
