@@ -653,6 +653,26 @@ def test_the_worker_decodes_what_waits_as_one_batch() -> None:
     worker.close()
 
 
+def test_a_batch_that_fails_loses_only_the_window_with_the_bad_piece() -> None:
+    class Picky:
+        def transcribe(self, audio: np.ndarray) -> str:
+            raise AssertionError("windows go in batches")
+
+        def transcribe_windows(self, windows: list[list[np.ndarray]]) -> list[list[str]]:
+            if any(len(a) == 0 for w in windows for a in w):
+                raise ValueError("empty audio")
+            return [["hello"] * len(w) for w in windows]
+
+    sync = SyncTranscriber(Picky())
+    bad = dataclasses.replace(_piece(2), audio=np.zeros(0, np.float32))
+    sync.submit_packs([[_piece(1)], [bad, _piece(3)], [_piece(4)]])
+    results = {r.seq: r for r in sync.poll()}
+    assert [results[i].text for i in (1, 4)] == ["hello", "hello"]
+    assert results[2].dropped and results[3].dropped
+    assert results[2].error == "ValueError: empty audio"
+    assert sync.dropped == 2
+
+
 class _Tokens:
     """Whisper's token ids in miniature: text below 100, timestamps of 20 ms from 100."""
 

@@ -151,6 +151,7 @@ class WhisperEngine:
                         )
                     out[i] += [(offset_s + a, offset_s + b, text) for a, b, text in segments]
                     resume = 0 if resume_s is None else round(resume_s * m.frames_per_second)
+                    # a row that would resume where it began moves on: it would only repeat
                     seeks[i] += resume if resume > 0 else frames
                     if seeks[i] < features[i].shape[-1]:
                         again.append(i)

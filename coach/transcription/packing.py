@@ -106,8 +106,8 @@ def split_segments(
 
 
 def groups(lengths_s: Sequence[float], window_s: float = WINDOW_S) -> list[list[int]]:
-    """Consecutive pieces grouped into passes of at most ``window_s`` once packed
-    (a piece longer than the window gets a pass of its own)."""
+    """Consecutive pieces grouped into windows of at most ``window_s`` once packed
+    (a piece longer than the window gets a window of its own)."""
     out: list[list[int]] = []
     current: list[float] = []
     for i, length in enumerate(lengths_s):

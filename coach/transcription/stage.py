@@ -103,7 +103,7 @@ class TranscriptionStage:
         self.log = log
         self.customer_sample = customer_sample
         self.window_s = window_s
-        """Audio packed into one pass (0: one piece per pass)."""
+        """Audio packed into one window (0: one piece per window)."""
         self.max_wait_ms = round(max_wait_s * 1000)
         """Pieces that can wait are packed until a window fills or the oldest waited this long."""
         self.shed = SHED_LEVELS.index(shed)
@@ -390,7 +390,7 @@ class TranscriptionStage:
             return None
         # live, the quote cannot wait for a pass: held pieces stay held (then sampled)
         story = [p for p in self._held + self._pool if p.side is Side.CUSTOMER]
-        if story and not self.transcriber.live:
+        if (story or self._ready) and not self.transcriber.live:
             ids = {p.seq for p in story}
             self._sampled_ms += sum(p.speech_ms for p in self._held if p.side is Side.CUSTOMER)
             self._held = [p for p in self._held if p.seq not in ids]

@@ -32,10 +32,10 @@ from coach.transcription.model_store import no_model_notice, resolve_model, veri
 from coach.transcription.utterance_audio import Piece
 
 LIVE_QUEUE_MAX = 6
-"""Windows waiting in live mode before the oldest is dropped (~6 passes of backlog)."""
+"""Windows waiting in live mode before the oldest is dropped (~6 windows of backlog)."""
 BATCH_WINDOWS = 4
-"""Windows decoded together at most (``coach analyze``): a one-hour spoken call's windows
-took 79x real time in CPU at four to a batch, 71x at two, 56x one at a time."""
+"""Windows decoded together at most (``coach analyze``): a one-hour spoken call analysed
+at 79x real time by CPU time with four to a batch, 71x with two, 56x one at a time."""
 LIVE_BATCH_WINDOWS = 2
 """... and live, where peak memory counts: with tiny.en, four 15 s windows decoded together
 peaked 24 MB above one alone, two 1 MB (the daemon runs at about 236 MB)."""
@@ -102,12 +102,19 @@ class Transcriber(Protocol):
 def _run_windows(
     engine: Engine, windows: list[list[Piece]], submitted: list[float]
 ) -> list[PieceResult]:
-    """One batched pass over the windows (each packed); compute shared by audio length."""
+    """One batched pass over the windows (each packed); compute shared by audio length.
+    A batch that fails is tried again window by window: one bad piece loses one window."""
     t0 = time.monotonic()
     try:
         texts = transcribe_windows(engine, [[p.audio for p in w] for w in windows])
         error = None
     except Exception as e:  # a bad piece must not stop the call
+        if len(windows) > 1:
+            return [
+                r
+                for w, at in zip(windows, submitted, strict=True)
+                for r in _run_windows(engine, [w], [at])
+            ]
         texts, error = [["" for _ in w] for w in windows], f"{type(e).__name__}: {e}"
     t1 = time.monotonic()
     total = sum(len(p.audio) for w in windows for p in w) or 1
