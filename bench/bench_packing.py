@@ -135,7 +135,9 @@ def run(paths: list[Path]) -> list[str]:
         windows = [[audios[i] for i in g] for g in groups]
         for i in range(0, len(windows), BATCH_WINDOWS):  # as `coach analyze` batches them
             packed += [
-                t for w in engine.transcribe_windows(windows[i : i + BATCH_WINDOWS]) for t in w
+                text
+                for w in engine.transcribe_windows(windows[i : i + BATCH_WINDOWS])
+                for text in w
             ]
         cpu_packed = time.process_time() - t
         ref, hyp = _words(" ".join(one)), _words(" ".join(packed))
